@@ -1,0 +1,75 @@
+# Parley: the two commands of the README, and the checks around them.
+#
+#   make run           install missing packages, build, run the main job
+#   make test          install missing packages, build with -Werror and run every test,
+#                      then again under AddressSanitizer + UndefinedBehaviorSanitizer,
+#                      then the format check and the fuzz smoke run
+#   make fuzz-smoke    build the libFuzzer targets with clang and run each briefly
+#   make format        reformat the code with clang-format
+#   make format-check  fail if any file differs from clang-format's output
+#   make bench         build and run the benchmarks (Release)
+#   make install       install libparley, its headers and parley.pc (PREFIX=/usr/local)
+
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX      ?= /usr/local
+FUZZ_SECONDS ?= 30
+BUILD       := build
+BUILD_ASAN  := build-asan
+BUILD_FUZZ  := build-fuzz
+BUILD_BENCH := build-bench
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find include src tests fuzz bench examples -name '*.[ch]')
+
+.PHONY: all deps build run test test-plain test-asan fuzz-build fuzz-smoke bench format \
+        format-check install clean
+
+all: build
+
+deps:
+	@scripts/deps
+
+$(BUILD)/CMakeCache.txt: | deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_WERROR=ON >/dev/null
+
+build: deps $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@$(BUILD)/examples/parley-demo
+
+test-plain: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: deps
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DPARLEY_WERROR=ON \
+	    -DPARLEY_SANITIZE=address,undefined -DPARLEY_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD_ASAN) -j $(JOBS)
+	@cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+test: test-plain test-asan format-check fuzz-smoke
+
+fuzz-build: deps
+	@CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_FUZZ=ON \
+	    -DBUILD_TESTING=OFF >/dev/null
+	@cmake --build $(BUILD_FUZZ) -j $(JOBS)
+
+fuzz-smoke: fuzz-build
+	@scripts/fuzz-smoke $(BUILD_FUZZ)/fuzz $(FUZZ_SECONDS)
+
+bench: deps
+	@cmake -S . -B $(BUILD_BENCH) -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+	@cmake --build $(BUILD_BENCH) -j $(JOBS)
+	@$(BUILD_BENCH)/bench/parley-bench
+
+format: deps
+	@clang-format -i $(FORMAT_FILES)
+
+format-check: deps
+	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
+
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	@rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_BENCH)
