@@ -16,8 +16,8 @@
 #define PL_ACCOUNT_FINGERPRINT_DIGITS 30u
 #define PL_FINGERPRINT_ITERATIONS 5200u
 #define PL_NAME_MAX_BYTES 255u
-/* "xxxx xxxx ... xxxx": 16 groups of 4 hex digits over SHA-256(encoded key)[0..32). */
-#define PL_KEY_FINGERPRINT_CHARS (16u * 4u + 15u)
+/* "xxxx xxxx ... xxxx": 8 groups of 4 hex digits, the first 16 bytes of SHA-256(encoded key). */
+#define PL_KEY_FINGERPRINT_CHARS (8u * 4u + 7u)
 
 /*
  * Writes the 30-digit displayable fingerprint of one account plus a NUL.
