@@ -223,6 +223,10 @@ int pl__ratchet_decrypt(pl_session *s, const pl_rng *rng, const uint8_t *msg, si
     memcpy(root, s->root_key, 32);
     recv = s->recv;
     step = !s->has_remote_ratchet_key || sodium_memcmp(dh, s->remote_ratchet_key, 32) != 0;
+    /* The initiator's DHr starts as the peer's signed prekey, with no receiving chain. */
+    r = PL_E_DECRYPT;
+    if (!step && !recv.active)
+        goto out;
     r = PL_E_REPLAY;
     if (step && is_retired(s, dh))
         goto out;
