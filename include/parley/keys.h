@@ -135,8 +135,8 @@ PL_API PL_NODISCARD int pl_bundle_verify(const uint8_t *in, size_t len,
 /* ---- Saving and loading ------------------------------------------------------------------
  * Saved state is versioned and checksummed (PROTOCOL.md §9). It contains private keys:
  * the caller stores it encrypted and wipes its copies. Loading rejects truncated, corrupted
- * or foreign blobs with PL_E_TRUNCATED, PL_E_CORRUPT, PL_E_WRONG_KIND or PL_E_VERSION and
- * allocates nothing in that case.
+ * or foreign blobs with PL_E_TRUNCATED, PL_E_MALFORMED (trailing bytes, a non-canonical
+ * body), PL_E_CORRUPT, PL_E_WRONG_KIND or PL_E_VERSION, and allocates nothing in that case.
  */
 #define PL_ACCOUNT_SAVED_BYTES (8u + 32u + 16u)
 #define PL_DEVICE_SAVED_BYTES (8u + 4u + 32u + 16u)

@@ -7,7 +7,8 @@
  *
  * Contract shared by every function here:
  *  - A call that fails leaves the session exactly as it was (commit on success), and
- *    writes nothing useful to the output (plaintext outputs are zeroed).
+ *    leaves no plaintext in the output: bytes it wrote before failing are zeroed again,
+ *    the rest of the buffer is untouched, and *pt_len / *out_len is 0.
  *  - Authentication failures all return PL_E_DECRYPT, whatever the cause.
  *  - The caller must save the session (pl_session_save) after every successful encrypt
  *    or decrypt before acting on the result, or a crash can reuse or lose keys.

@@ -33,6 +33,29 @@ int pl__key_check_type(const uint8_t in[PL_PUBKEY_BYTES], uint8_t type)
     return in[0] == type ? PL_OK : PL_E_KEY_TYPE;
 }
 
+int pl__x25519_is_canonical(const uint8_t raw[32])
+{
+    /* p = 2^255 - 19: little-endian ed ff .. ff 7f. A value is >= p iff bytes 1..30 are
+     * 0xff, byte 31 is 0x7f and byte 0 >= 0xed; bit 255 must be clear. */
+    if (raw[31] & 0x80)
+        return 0;
+    if (raw[31] != 0x7f || raw[0] < 0xed)
+        return 1;
+    for (int i = 1; i < 31; i++)
+        if (raw[i] != 0xff)
+            return 1;
+    return 0;
+}
+
+int pl__x25519_key_check(const uint8_t in[PL_PUBKEY_BYTES])
+{
+    int r = pl__key_check_type(in, PL_KEY_TYPE_X25519);
+
+    if (r != PL_OK)
+        return r;
+    return pl__x25519_is_canonical(in + 1) ? PL_OK : PL_E_BAD_KEY;
+}
+
 int pl__ed25519_key_decode(const uint8_t in[PL_PUBKEY_BYTES], uint8_t x25519[32])
 {
     uint8_t x[32];

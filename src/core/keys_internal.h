@@ -55,6 +55,13 @@ void pl__secure_free(void *p);
 void pl__key_encode(uint8_t out[PL_PUBKEY_BYTES], uint8_t type, const uint8_t raw[32]);
 /* Checks the type byte of an encoded key: PL_OK or PL_E_KEY_TYPE. */
 int pl__key_check_type(const uint8_t in[PL_PUBKEY_BYTES], uint8_t type);
+/* Returns 1 if raw is the canonical encoding of an X25519 public key: below 2^255 - 19.
+ * X25519 ignores bit 255 and reduces mod p, so without this check several byte strings
+ * would name one key, and a man in the middle could alter keys undetected. */
+int pl__x25519_is_canonical(const uint8_t raw[32]);
+/* Checks an encoded X25519 public key: PL_OK, PL_E_KEY_TYPE, or PL_E_BAD_KEY if it is not
+ * canonical. */
+int pl__x25519_key_check(const uint8_t in[PL_PUBKEY_BYTES]);
 /* Returns PL_OK if `in` is an Ed25519 key libsodium accepts and can map to X25519
  * (writing that form to x25519 when non-NULL), PL_E_KEY_TYPE or PL_E_BAD_KEY otherwise. */
 int pl__ed25519_key_decode(const uint8_t in[PL_PUBKEY_BYTES], uint8_t x25519[32]);

@@ -78,7 +78,7 @@ int pl_signed_prekey_verify(const uint8_t *in, size_t len,
     sig = pl__get_bytes(&rd, PL_SIGNATURE_BYTES);
     if ((r = pl__reader_finish(&rd)) != PL_OK)
         return r;
-    if ((r = pl__key_check_type(info.key, PL_KEY_TYPE_X25519)) != PL_OK)
+    if ((r = pl__x25519_key_check(info.key)) != PL_OK)
         return r;
     if ((r = pl__ed25519_key_decode(identity_key, NULL)) != PL_OK)
         return r;
@@ -177,7 +177,7 @@ int pl_onetime_prekey_parse(const uint8_t *in, size_t len, uint32_t *id,
     pl__get_copy(&rd, got_key, sizeof got_key);
     if ((r = pl__reader_finish(&rd)) != PL_OK)
         return r;
-    if ((r = pl__key_check_type(got_key, PL_KEY_TYPE_X25519)) != PL_OK)
+    if ((r = pl__x25519_key_check(got_key)) != PL_OK)
         return r;
     *id = got_id;
     memcpy(key, got_key, PL_PUBKEY_BYTES);

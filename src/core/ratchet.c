@@ -200,6 +200,8 @@ int pl__ratchet_decrypt(pl_session *s, const pl_rng *rng, const uint8_t *msg, si
     if (pl__get_u8(&rd) != PL_KEY_TYPE_X25519)
         return PL_E_KEY_TYPE;
     dh = pl__get_bytes(&rd, 32);
+    if (!pl__x25519_is_canonical(dh))
+        return PL_E_BAD_KEY;
     pn = pl__get_u32(&rd);
     n = pl__get_u32(&rd);
     ct = msg + PL_RATCHET_HEADER_BYTES;

@@ -169,13 +169,17 @@ int pl_session_decrypt(pl_session *session, const pl_rng *rng, const uint8_t *ms
     if (kind == PL_MSG_RATCHET)
         return pl__ratchet_decrypt(session, rng, msg, len, pt, pt_cap, pt_len);
 
-    /* A prekey message continues this session only if it is from the same X3DH run: the
-     * initiator resends its X3DH data until it hears back. */
+    /* A prekey message continues this session only if it is from the same X3DH run (same
+     * identity, base key and prekey ids): the initiator resends its X3DH data until it
+     * hears back. */
     if ((r = pl__prekey_message_split(msg, len, &info, &inner, &inner_len)) != PL_OK)
         return r;
     if (session->is_initiator ||
         sodium_memcmp(info.sender_identity_key, session->remote_identity, PL_PUBKEY_BYTES) != 0 ||
-        sodium_memcmp(info.base_key + 1, session->base_key, 32) != 0)
+        sodium_memcmp(info.base_key + 1, session->base_key, 32) != 0 ||
+        info.signed_prekey_id != session->signed_prekey_id ||
+        (uint8_t)info.has_onetime_prekey != session->has_onetime_prekey ||
+        info.onetime_prekey_id != session->onetime_prekey_id)
         return PL_E_SESSION_MISMATCH;
     return pl__ratchet_decrypt(session, rng, inner, inner_len, pt, pt_cap, pt_len);
 }

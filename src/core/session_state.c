@@ -103,6 +103,8 @@ static int check_loaded(const pl_session *s, uint8_t flags)
     if ((r = pl__ed25519_key_decode(s->local_identity, NULL)) != PL_OK ||
         (r = pl__ed25519_key_decode(s->remote_identity, NULL)) != PL_OK)
         return r;
+    if (!pl__x25519_is_canonical(s->base_key) || !pl__x25519_is_canonical(s->remote_ratchet_key))
+        return PL_E_MALFORMED;
     if (s->send.active && !s->has_remote_ratchet_key)
         return PL_E_MALFORMED;
     if (!s->is_initiator && !s->send.active)

@@ -157,7 +157,7 @@ int pl__prekey_message_split(const uint8_t *msg, size_t len, pl_prekey_message_i
         return rd.err;
     if ((r = pl__key_check_type(got.sender_identity_key, PL_KEY_TYPE_ED25519)) != PL_OK)
         return r;
-    if ((r = pl__key_check_type(got.base_key, PL_KEY_TYPE_X25519)) != PL_OK)
+    if ((r = pl__x25519_key_check(got.base_key)) != PL_OK)
         return r;
     /* The embedded ratchet message must at least have a header and a tag. */
     if (pl__reader_left(&rd) < PL_RATCHET_HEADER_BYTES + PL_AEAD_TAG_BYTES)
