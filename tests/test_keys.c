@@ -727,6 +727,38 @@ static void deterministic_rng_is_the_documented_chacha20_stream(void **state)
     }
 }
 
+/* PROTOCOL.md §1: X25519 public keys are accepted only below p = 2^255 - 19, bit 255 clear.
+ * Numbered table: the little-endian key as (byte 0, fill for bytes 1..30, byte 31). */
+static void onetime_prekey_parse_accepts_only_canonical_x25519_keys(void **state)
+{
+    static const struct {
+        uint8_t first, fill, last;
+        int want;
+    } table[] = {
+        /* 0 */ {0x00, 0x00, 0x00, PL_OK},        /* zero: canonical (DH catches it later) */
+        /* 1 */ {0x09, 0x00, 0x00, PL_OK},        /* the base point */
+        /* 2 */ {0xec, 0xff, 0x7f, PL_OK},        /* p - 1, the largest canonical value */
+        /* 3 */ {0xed, 0xff, 0x7f, PL_E_BAD_KEY}, /* p */
+        /* 4 */ {0xee, 0xff, 0x7f, PL_E_BAD_KEY}, /* p + 1 */
+        /* 5 */ {0xff, 0xff, 0x7f, PL_E_BAD_KEY}, /* 2^255 - 1 */
+        /* 6 */ {0x09, 0x00, 0x80, PL_E_BAD_KEY}, /* the base point with bit 255 set */
+        /* 7 */ {0xec, 0xfe, 0x7f, PL_OK},        /* below p - 1 in a middle byte */
+    };
+    uint8_t in[PL_ONETIME_PREKEY_PUBLIC_BYTES], key[PL_PUBKEY_BYTES];
+    uint32_t id;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        memset(in, 0, 4);
+        in[4] = PL_KEY_TYPE_X25519;
+        in[5] = table[i].first;
+        memset(in + 6, table[i].fill, 30);
+        in[36] = table[i].last;
+        if (pl_onetime_prekey_parse(in, sizeof in, &id, key) != table[i].want)
+            fail_msg("table row %zu: expected %s", i, pl_errname(table[i].want));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -757,6 +789,7 @@ int main(void)
         cmocka_unit_test(bundle_flags_must_match_the_contents),
         cmocka_unit_test(deterministic_rng_gives_deterministic_keys),
         cmocka_unit_test(deterministic_rng_is_the_documented_chacha20_stream),
+        cmocka_unit_test(onetime_prekey_parse_accepts_only_canonical_x25519_keys),
     };
 
     if (pl_init() != PL_OK)
