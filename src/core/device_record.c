@@ -52,7 +52,10 @@ int pl_device_record_verify(const uint8_t *record, size_t len, const uint8_t *ac
         return r;
     if (version != PL__DEVICE_RECORD_VERSION)
         return PL_E_VERSION;
-    if ((r = pl__ed25519_key_decode(rec.account_key, NULL)) != PL_OK)
+    /* The account key is checked by the signature verification itself (libsodium rejects
+     * non-canonical and small-order keys there). The identity key is only signed over, so it
+     * gets the full check that X3DH will rely on: it must map to a usable X25519 key. */
+    if ((r = pl__key_check_type(rec.account_key, PL_KEY_TYPE_ED25519)) != PL_OK)
         return r;
     if ((r = pl__ed25519_key_decode(rec.identity_key, NULL)) != PL_OK)
         return r;

@@ -80,7 +80,8 @@ int pl_signed_prekey_verify(const uint8_t *in, size_t len,
         return r;
     if ((r = pl__x25519_key_check(info.key)) != PL_OK)
         return r;
-    if ((r = pl__ed25519_key_decode(identity_key, NULL)) != PL_OK)
+    /* Signature verification rejects an invalid identity key; only its type is checked here. */
+    if ((r = pl__key_check_type(identity_key, PL_KEY_TYPE_ED25519)) != PL_OK)
         return r;
     memcpy(identity_raw, identity_key + 1, 32);
     r = pl__verify_labeled(sig, PL__LABEL_SIGNED_PREKEY, in, SIGNED_PREKEY_TBS_BYTES,

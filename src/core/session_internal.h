@@ -4,7 +4,8 @@
  *
  * Invariants (checked on load by session_state.c):
  *  - send.active implies has_remote_ratchet_key (a sending chain exists only after a DH step);
- *  - a responder session always has send.active (it is created by decrypting a message);
+ *  - send.active always: the initiator's chain exists from X3DH on, and a responder
+ *    session is created by decrypting a message, which makes its sending chain;
  *  - pending_prekey only on an initiator session that has not yet received a message;
  *  - skipped.count <= PL_RATCHET_MAX_SKIPPED_KEYS; retired_count <= PL__RETIRED_KEYS.
  */

@@ -107,7 +107,7 @@ static int check_loaded(const pl_session *s, uint8_t flags)
         return PL_E_MALFORMED;
     if (s->send.active && !s->has_remote_ratchet_key)
         return PL_E_MALFORMED;
-    if (!s->is_initiator && !s->send.active)
+    if (!s->send.active) /* every session can send once it exists */
         return PL_E_MALFORMED;
     if (s->pending_prekey && !s->is_initiator)
         return PL_E_MALFORMED;
