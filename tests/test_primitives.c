@@ -654,6 +654,27 @@ static void test_error_unknown_codes_give_unknown_error(void **state)
     }
 }
 
+/* pl__hmac_sha256_pair (the ratchet's KDF_CK) equals two separate HMACs, also when the
+ * second output overwrites the key, as the ratchet does. */
+static void test_hmac_sha256_pair_equals_two_hmacs(void **state)
+{
+    uint8_t key[32], a1[32], a2[32], b1[32], b2[32];
+    const uint8_t one = 0x01, two = 0x02;
+
+    (void)state;
+    for (int i = 0; i < 32; i++)
+        key[i] = (uint8_t)(7 * i + 3);
+    pl__hmac_sha256(a1, key, 32, &one, 1);
+    pl__hmac_sha256(a2, key, 32, &two, 1);
+    pl__hmac_sha256_pair(b1, b2, key, 0x01, 0x02);
+    assert_memory_equal(a1, b1, 32);
+    assert_memory_equal(a2, b2, 32);
+    assert_memory_not_equal(b1, b2, 32);
+    pl__hmac_sha256_pair(b1, key, key, 0x01, 0x02); /* ck' overwrites ck */
+    assert_memory_equal(a1, b1, 32);
+    assert_memory_equal(a2, key, 32);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -663,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_hkdf_sha256_null_salt_equals_32_zero_bytes),
         cmocka_unit_test(test_hkdf_sha256_rejects_output_over_255_blocks),
         cmocka_unit_test(test_hmac_sha256_rfc4231_case1),
+        cmocka_unit_test(test_hmac_sha256_pair_equals_two_hmacs),
         cmocka_unit_test(test_hmac_sha256_rfc4231_case2_short_key),
         cmocka_unit_test(test_hmac_sha256_rfc4231_case3),
         cmocka_unit_test(test_hmac_sha256_rfc4231_case4),

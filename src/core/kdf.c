@@ -32,7 +32,7 @@ int pl__hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *salt, size_t sa
     static const uint8_t zero_salt[PL__HMAC_BYTES];
     uint8_t prk[PL__HMAC_BYTES];
     uint8_t t[PL__HMAC_BYTES];
-    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_state keyed, st;
     size_t done = 0;
     uint8_t counter = 0;
 
@@ -46,12 +46,14 @@ int pl__hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *salt, size_t sa
     /* HKDF-Extract: PRK = HMAC-Hash(salt, IKM) */
     pl__hmac_sha256(prk, salt, salt_len, ikm, ikm_len);
 
-    /* HKDF-Expand: T(i) = HMAC-Hash(PRK, T(i-1) || info || i) */
+    /* HKDF-Expand: T(i) = HMAC-Hash(PRK, T(i-1) || info || i). The HMAC state keyed with PRK
+     * is computed once and copied for each block (same output, half the key set-up). */
+    crypto_auth_hmacsha256_init(&keyed, prk, sizeof prk);
     while (done < out_len) {
         size_t take = out_len - done < sizeof t ? out_len - done : sizeof t;
 
         counter++;
-        crypto_auth_hmacsha256_init(&st, prk, sizeof prk);
+        st = keyed;
         if (counter > 1)
             crypto_auth_hmacsha256_update(&st, t, sizeof t);
         if (info_len)
@@ -65,5 +67,21 @@ int pl__hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *salt, size_t sa
     sodium_memzero(prk, sizeof prk);
     sodium_memzero(t, sizeof t);
     sodium_memzero(&st, sizeof st);
+    sodium_memzero(&keyed, sizeof keyed);
     return 0;
+}
+
+void pl__hmac_sha256_pair(uint8_t out1[PL__HMAC_BYTES], uint8_t out2[PL__HMAC_BYTES],
+                          const uint8_t key[32], uint8_t msg1, uint8_t msg2)
+{
+    crypto_auth_hmacsha256_state keyed, st;
+
+    crypto_auth_hmacsha256_init(&keyed, key, 32);
+    st = keyed;
+    crypto_auth_hmacsha256_update(&st, &msg1, 1);
+    crypto_auth_hmacsha256_final(&st, out1);
+    crypto_auth_hmacsha256_update(&keyed, &msg2, 1);
+    crypto_auth_hmacsha256_final(&keyed, out2);
+    sodium_memzero(&st, sizeof st);
+    sodium_memzero(&keyed, sizeof keyed);
 }

@@ -22,6 +22,11 @@ void pl__hmac_sha256(uint8_t out[PL__HMAC_BYTES], const uint8_t *key, size_t key
 void pl__hmac_sha256_2(uint8_t out[PL__HMAC_BYTES], const uint8_t *key, size_t key_len,
                        const uint8_t *part1, size_t len1, const uint8_t *part2, size_t len2);
 
+/* out1 = HMAC-SHA256(key, msg1), out2 = HMAC-SHA256(key, msg2) for one-byte messages,
+ * sharing the keyed state (the Double Ratchet's KDF_CK). out1 and out2 may alias key. */
+void pl__hmac_sha256_pair(uint8_t out1[PL__HMAC_BYTES], uint8_t out2[PL__HMAC_BYTES],
+                          const uint8_t key[32], uint8_t msg1, uint8_t msg2);
+
 /*
  * RFC 5869 HKDF-SHA256. salt may be NULL (treated as 32 zero bytes, per the RFC).
  * Returns 0, or -1 if out_len exceeds PL__HKDF_MAX_OUTPUT. Wipes its intermediates.

@@ -39,13 +39,8 @@ static void kdf_rk(uint8_t rk_out[32], uint8_t ck_out[32], const uint8_t rk[32],
 
 static void kdf_ck(uint8_t ck_out[32], uint8_t mk[32], const uint8_t ck[32])
 {
-    static const uint8_t message_const = 0x01, chain_const = 0x02;
-    uint8_t next[32];
-
-    pl__hmac_sha256(mk, ck, 32, &message_const, 1);
-    pl__hmac_sha256(next, ck, 32, &chain_const, 1);
-    memcpy(ck_out, next, 32);
-    sodium_memzero(next, sizeof next);
+    /* mk = HMAC(ck, 0x01), ck' = HMAC(ck, 0x02); ck is read once, before either is written. */
+    pl__hmac_sha256_pair(mk, ck_out, ck, 0x01, 0x02);
 }
 
 /* Opens or seals one message under message key mk. */
