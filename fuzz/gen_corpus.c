@@ -1,0 +1,204 @@
+/*
+ * gen_corpus.c: writes the seed corpus of every fuzz target from the fixtures (fuzz.h).
+ *
+ *   fuzz_gen_corpus DIR     writes DIR/<target>/<seed> (DIR is normally fuzz/corpus)
+ *
+ * Seeds named genuine-* are real encodings the target's happy path accepts; edit-* are
+ * those with one cut or one changed byte, so each starts near an error branch. Output is
+ * deterministic: rerunning rewrites the same bytes. Built, never run, by the tests; run it
+ * by hand when a format changes and commit its output.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fuzz.h"
+
+static const char *out_dir;
+
+static void make_dir(const char *path)
+{
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "gen_corpus: mkdir %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+}
+
+/* Writes target/name holding in[0..len) with byte `at` XORed by `flip` (no change if
+ * at >= len or flip == 0). */
+static void write_edited(const char *target, const char *name, const uint8_t *in, size_t len,
+                         size_t at, uint8_t flip)
+{
+    char path[1024];
+    uint8_t *copy = fz_alloc(len);
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/%s", out_dir, target);
+    make_dir(path);
+    snprintf(path, sizeof path, "%s/%s/%s", out_dir, target, name);
+    if (len)
+        memcpy(copy, in, len);
+    if (at < len)
+        copy[at] ^= flip;
+    f = fopen(path, "wb");
+    if (f == NULL || fwrite(copy, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "gen_corpus: cannot write %s\n", path);
+        exit(1);
+    }
+    free(copy);
+}
+
+static void write_seed(const char *target, const char *name, const uint8_t *in, size_t len)
+{
+    write_edited(target, name, in, len, len, 0);
+}
+
+/* Writes in || extra (len + 1 bytes). */
+static void write_appended(const char *target, const char *name, const uint8_t *in, size_t len,
+                           uint8_t extra)
+{
+    uint8_t *copy = fz_alloc(len + 1);
+
+    memcpy(copy, in, len);
+    copy[len] = extra;
+    write_seed(target, name, copy, len + 1);
+    free(copy);
+}
+
+/* Writes selector || in, the input format of fuzz_key_load. */
+static void write_key(const char *name, uint8_t selector, const uint8_t *in, size_t len)
+{
+    uint8_t *copy = fz_alloc(len + 1);
+
+    copy[0] = selector;
+    memcpy(copy + 1, in, len);
+    write_seed("key_load", name, copy, len + 1);
+    free(copy);
+}
+
+static void gen_keys(const fz_fixtures *f)
+{
+    const char *t;
+
+    t = "device_record";
+    write_seed(t, "genuine-alice", f->alice_record, sizeof f->alice_record);
+    write_seed(t, "genuine-bob", f->bob_record, sizeof f->bob_record);
+    write_seed(t, "edit-truncated", f->bob_record, sizeof f->bob_record - 1);
+    write_appended(t, "edit-trailing-byte", f->bob_record, sizeof f->bob_record, 0);
+    write_edited(t, "edit-version", f->bob_record, sizeof f->bob_record, 0, 0x03);
+    write_edited(t, "edit-account-key-type", f->bob_record, sizeof f->bob_record, 1, 0x03);
+    write_edited(t, "edit-signature", f->bob_record, sizeof f->bob_record, sizeof f->bob_record - 1,
+                 0x01);
+
+    t = "signed_prekey";
+    write_seed(t, "genuine-bob", f->bob_spk_public, sizeof f->bob_spk_public);
+    write_seed(t, "edit-truncated", f->bob_spk_public, sizeof f->bob_spk_public - 1);
+    write_edited(t, "edit-id", f->bob_spk_public, sizeof f->bob_spk_public, 3, 0x01);
+    write_edited(t, "edit-key-type", f->bob_spk_public, sizeof f->bob_spk_public, 4, 0x03);
+    write_edited(t, "edit-signature", f->bob_spk_public, sizeof f->bob_spk_public,
+                 sizeof f->bob_spk_public - 1, 0x01);
+
+    t = "onetime_prekey";
+    write_seed(t, "genuine-bob", f->bob_opk_public, sizeof f->bob_opk_public);
+    write_seed(t, "edit-truncated", f->bob_opk_public, sizeof f->bob_opk_public - 1);
+    write_appended(t, "edit-trailing-byte", f->bob_opk_public, sizeof f->bob_opk_public, 0);
+    write_edited(t, "edit-key-type", f->bob_opk_public, sizeof f->bob_opk_public, 4, 0x01);
+}
+
+static void gen_bundles(const fz_fixtures *f)
+{
+    const char *t = "bundle";
+    uint8_t alices[PL_BUNDLE_MAX_BYTES];
+    size_t alices_len = 0;
+
+    write_seed(t, "genuine-full", f->bundle, f->bundle_len);
+    write_seed(t, "genuine-no-onetime-prekey", f->bundle_no_opk, f->bundle_no_opk_len);
+    write_seed(t, "edit-truncated", f->bundle, f->bundle_len - 1);
+    write_edited(t, "edit-version", f->bundle, f->bundle_len, 0, 0x03);
+    write_edited(t, "edit-flags", f->bundle, f->bundle_len, 1, 0x01);
+    write_edited(t, "edit-onetime-prekey-type", f->bundle, f->bundle_len, f->bundle_len - 33, 0x01);
+    /* Alice's record with Bob's prekeys: a record of the wrong account. */
+    if (pl_bundle_encode(f->alice_record, f->bob_spk_public, f->bob_opk_public, alices,
+                         sizeof alices, &alices_len) != PL_OK)
+        exit(1);
+    write_seed(t, "edit-other-account", alices, alices_len);
+}
+
+static void gen_messages(const fz_fixtures *f)
+{
+    const char *t;
+    /* The message number of a ratchet message: after version, kind, ratchet key and the
+     * previous chain length (PL_RATCHET_HEADER_BYTES). */
+    const size_t n_at = 2 + PL_PUBKEY_BYTES + 4;
+
+    t = "prekey_message";
+    write_seed(t, "genuine-p0", f->p0.bytes, f->p0.len);
+    write_seed(t, "genuine-p1", f->p1.bytes, f->p1.len);
+    write_seed(t, "genuine-q0-no-onetime-prekey", f->q0.bytes, f->q0.len);
+    write_seed(t, "genuine-a0-ratchet-kind", f->a0.bytes, f->a0.len);
+    write_seed(t, "edit-truncated", f->p0.bytes, f->p0.len / 2);
+    write_edited(t, "edit-tag", f->p0.bytes, f->p0.len, f->p0.len - 1, 0x01);
+    write_edited(t, "edit-kind", f->p0.bytes, f->p0.len, 1, 0x03);
+
+    t = "ratchet_message";
+    write_seed(t, "genuine-p1", f->p1.bytes, f->p1.len);
+    write_seed(t, "genuine-a0", f->a0.bytes, f->a0.len);
+    write_seed(t, "genuine-a1", f->a1.bytes, f->a1.len);
+    write_seed(t, "genuine-a2", f->a2.bytes, f->a2.len);
+    write_seed(t, "genuine-q0-other-run", f->q0.bytes, f->q0.len);
+    write_seed(t, "replay-p0", f->p0.bytes, f->p0.len);
+    write_seed(t, "wrong-direction-r0", f->r0.bytes, f->r0.len);
+    write_seed(t, "edit-truncated", f->a1.bytes, f->a1.len - 1);
+    write_edited(t, "edit-tag", f->a0.bytes, f->a0.len, f->a0.len - 1, 0x01);
+    write_edited(t, "edit-far-future", f->a2.bytes, f->a2.len, n_at, 0x7f);
+    write_edited(t, "edit-skip-some", f->a2.bytes, f->a2.len, n_at + 2, 0x01);
+}
+
+static void gen_saved(const fz_fixtures *f)
+{
+    const char *t = "session_load";
+    uint8_t account[PL_ACCOUNT_SAVED_BYTES], device[PL_DEVICE_SAVED_BYTES];
+    uint8_t spk[PL_SIGNED_PREKEY_SAVED_BYTES], opk[PL_ONETIME_PREKEY_SAVED_BYTES];
+
+    write_seed(t, "genuine-alice-fresh", f->alice_session_fresh_saved,
+               f->alice_session_fresh_saved_len);
+    write_seed(t, "genuine-alice", f->alice_session_saved, f->alice_session_saved_len);
+    write_seed(t, "genuine-bob", f->bob_session_saved, f->bob_session_saved_len);
+    write_seed(t, "genuine-bob-skipped-keys", f->bob_session_skipped_saved,
+               f->bob_session_skipped_saved_len);
+    write_seed(t, "edit-truncated", f->bob_session_saved, f->bob_session_saved_len - 1);
+    write_edited(t, "edit-checksum", f->bob_session_saved, f->bob_session_saved_len,
+                 f->bob_session_saved_len - 1, 0x01);
+    write_edited(t, "edit-kind", f->bob_session_saved, f->bob_session_saved_len, 2, 0x07);
+
+    pl_account_save(f->alice_account, account);
+    pl_device_save(f->bob_device, device);
+    pl_signed_prekey_save(f->bob_spk, spk);
+    pl_onetime_prekey_save(f->bob_opk, opk);
+    write_key("genuine-account", 0, account, sizeof account);
+    write_key("genuine-device", 1, device, sizeof device);
+    write_key("genuine-signed-prekey", 2, spk, sizeof spk);
+    write_key("genuine-onetime-prekey", 3, opk, sizeof opk);
+    write_key("edit-wrong-kind", 0, device, sizeof device);
+    write_key("edit-truncated", 2, spk, sizeof spk - 1);
+}
+
+int main(int argc, char **argv)
+{
+    const fz_fixtures *f;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+        return 2;
+    }
+    out_dir = argv[1];
+    make_dir(out_dir);
+    f = fz_fixtures_get();
+    gen_keys(f);
+    gen_bundles(f);
+    gen_messages(f);
+    gen_saved(f);
+    return 0;
+}
