@@ -17,7 +17,7 @@
     do {                                                                                           \
         int check_r_ = (expr);                                                                     \
         if (check_r_ != PL_OK) {                                                                   \
-            fprintf(stderr, "demo: %s failed: %s (%s)\n", #expr, pl_strerror(check_r_),          \
+            fprintf(stderr, "demo: %s failed: %s (%s)\n", #expr, pl_strerror(check_r_),            \
                     pl_errname(check_r_));                                                         \
             return 1;                                                                              \
         }                                                                                          \
@@ -123,8 +123,8 @@ int main(void)
     CHECK(pl_prekey_message_parse(wire[0], wire_len[0], &info));
     CHECK(pl_session_accept(&b, NULL, bob.device, spk, info.has_onetime_prekey ? opk : NULL,
                             wire[0], wire_len[0], pt, sizeof pt, &pt_len));
-    printf("  bob   reads   \"%.*s\" (new session; one-time prekey %u now deleted)\n",
-           (int)pt_len, (const char *)pt, (unsigned)info.onetime_prekey_id);
+    printf("  bob   reads   \"%.*s\" (new session; one-time prekey %u now deleted)\n", (int)pt_len,
+           (const char *)pt, (unsigned)info.onetime_prekey_id);
     pl_onetime_prekey_free(opk);
     opk = NULL;
 

@@ -110,16 +110,15 @@ static void produce(struct run *run)
                      PL_OK);
     add(run, "message_1_alice_to_bob", run->msg1, run->msg1_len);
 
-    assert_int_equal(pl_session_accept(&bs, &rb, bd, spk, opk, run->msg1, run->msg1_len, pt,
-                                       sizeof pt, &pt_len),
-                     PL_OK);
+    assert_int_equal(
+        pl_session_accept(&bs, &rb, bd, spk, opk, run->msg1, run->msg1_len, pt, sizeof pt, &pt_len),
+        PL_OK);
     assert_memory_equal(pt, alice_text, strlen(alice_text));
-    assert_int_equal(pl_session_encrypt(bs, (const uint8_t *)bob_text, strlen(bob_text),
-                                        run->msg2, sizeof run->msg2, &run->msg2_len),
+    assert_int_equal(pl_session_encrypt(bs, (const uint8_t *)bob_text, strlen(bob_text), run->msg2,
+                                        sizeof run->msg2, &run->msg2_len),
                      PL_OK);
     add(run, "message_2_bob_to_alice", run->msg2, run->msg2_len);
-    assert_int_equal(pl_session_decrypt(as, &ra, run->msg2, run->msg2_len, pt, sizeof pt,
-                                        &pt_len),
+    assert_int_equal(pl_session_decrypt(as, &ra, run->msg2, run->msg2_len, pt, sizeof pt, &pt_len),
                      PL_OK);
     assert_memory_equal(pt, bob_text, strlen(bob_text));
 
@@ -269,8 +268,8 @@ static size_t spec_ratchet_message(uint8_t *out, const uint8_t ck[32], const uin
     hkdf_label(okm, sizeof okm, NULL, 0, mk, 32, "parley/message-keys/v1");
     memcpy(ad, ad66, 66);
     memcpy(ad + 66, h, 43);
-    crypto_aead_chacha20poly1305_ietf_encrypt(out + 43, NULL, (const uint8_t *)text,
-                                              strlen(text), ad, sizeof ad, NULL, okm + 32, okm);
+    crypto_aead_chacha20poly1305_ietf_encrypt(out + 43, NULL, (const uint8_t *)text, strlen(text),
+                                              ad, sizeof ad, NULL, okm + 32, okm);
     return 43 + strlen(text) + 16;
 }
 
@@ -405,9 +404,9 @@ static void test_frozen_saved_state_loads(void **state)
     n = vector_from_file("bob_session_saved", blob, sizeof blob);
     assert_int_equal(pl_session_load(&bob, blob, n), PL_OK);
 
-    assert_int_equal(pl_session_encrypt(alice, (const uint8_t *)"still here", 10, wire,
-                                        sizeof wire, &len),
-                     PL_OK);
+    assert_int_equal(
+        pl_session_encrypt(alice, (const uint8_t *)"still here", 10, wire, sizeof wire, &len),
+        PL_OK);
     assert_int_equal(pl_message_kind(wire, len), PL_MSG_RATCHET);
     assert_int_equal(pl_session_decrypt(bob, NULL, wire, len, pt, sizeof pt, &pt_len), PL_OK);
     assert_int_equal(pt_len, 10);

@@ -20,8 +20,8 @@
 #endif
 
 /* Key encodings: one type byte followed by the raw 32-byte key (PROTOCOL.md §2). */
-#define PL_KEY_TYPE_ED25519 0x01u /* account keys, device identity keys */
-#define PL_KEY_TYPE_X25519 0x02u  /* prekeys, ephemeral and ratchet keys */
+#define PL_KEY_TYPE_ED25519 0x01u  /* account keys, device identity keys */
+#define PL_KEY_TYPE_X25519 0x02u   /* prekeys, ephemeral and ratchet keys */
 #define PL_KEY_TYPE_MLKEM768 0x03u /* reserved for a post-quantum KEM; not accepted in v1 */
 
 #define PL_RAW_KEY_BYTES 32u

@@ -14,14 +14,14 @@
 #define PL_ERRNO_MAP(XX)                                                                           \
     XX(OK, 0, "success")                                                                           \
     XX(E_NOMEM, -1, "out of memory")                                                               \
-    XX(E_CRYPTO_INIT, -2, "the cryptography library failed to initialise")                        \
+    XX(E_CRYPTO_INIT, -2, "the cryptography library failed to initialise")                         \
     XX(E_BUFFER_TOO_SMALL, -3, "output buffer too small")                                          \
     XX(E_TRUNCATED, -4, "input ends before the encoding does")                                     \
     XX(E_MALFORMED, -5, "malformed encoding")                                                      \
     XX(E_VERSION, -6, "unsupported format version")                                                \
     XX(E_KEY_TYPE, -7, "unexpected or unsupported key type")                                       \
     XX(E_BAD_KEY, -8, "invalid public key")                                                        \
-    XX(E_BAD_SIGNATURE, -9, "signature verification failed")                                      \
+    XX(E_BAD_SIGNATURE, -9, "signature verification failed")                                       \
     XX(E_IDENTITY_MISMATCH, -10, "key does not belong to the expected identity")                   \
     XX(E_DECRYPT, -11, "message failed to authenticate")                                           \
     XX(E_REPLAY, -12, "message already received, or too old to decrypt")                           \

@@ -50,8 +50,7 @@ typedef struct pl_device_record {
  * On any error *out is zeroed.
  */
 PL_API PL_NODISCARD int pl_device_record_verify(const uint8_t *record, size_t len,
-                                                const uint8_t *account_key,
-                                                pl_device_record *out);
+                                                const uint8_t *account_key, pl_device_record *out);
 
 /* ---- Device identity -------------------------------------------------------------------- */
 

@@ -23,8 +23,8 @@ PL_API void pl_random_fill(const pl_rng *rng, uint8_t *out, size_t len);
 /*
  * A deterministic generator for tests and test vectors: NEVER for real keys.
  * Call number i (counting from 0) of fill() returns the first len bytes of the
- * ChaCha20 (RFC 8439) key stream under key=seed, nonce = i as 8 little-endian bytes then 4 zero bytes,
- * initial block counter 0. PROTOCOL.md §10 states it for other implementations.
+ * ChaCha20 (RFC 8439) key stream under key=seed, nonce = i as 8 little-endian bytes then 4 zero
+ * bytes, initial block counter 0. PROTOCOL.md §10 states it for other implementations.
  */
 typedef struct pl_rng_deterministic {
     uint8_t seed[32];

@@ -27,7 +27,7 @@ typedef struct pl_session pl_session;
 #define PL_MSG_PREKEY 0x02  /* X3DH initial data followed by a Double Ratchet message */
 
 /* Bounds on skipped message keys (PROTOCOL.md §6.4). */
-#define PL_RATCHET_MAX_SKIP 1000u        /* keys one message may skip within one chain */
+#define PL_RATCHET_MAX_SKIP 1000u         /* keys one message may skip within one chain */
 #define PL_RATCHET_MAX_SKIPPED_KEYS 2000u /* keys kept in all; the oldest are evicted first */
 
 /* Ratchet header: version, kind, ratchet key, previous chain length, message number. */

@@ -24,8 +24,7 @@ void pl__blob_end(pl__writer *w)
     pl__put_bytes(w, sum, sizeof sum);
 }
 
-int pl__blob_open(const uint8_t *in, size_t len, uint8_t kind, pl__reader *body,
-                  uint8_t *version)
+int pl__blob_open(const uint8_t *in, size_t len, uint8_t kind, pl__reader *body, uint8_t *version)
 {
     uint8_t sum[PL__BLOB_CHECKSUM_BYTES];
     pl__reader r = pl__reader_init(in, len);

@@ -34,7 +34,6 @@ void pl__blob_end(pl__writer *w);
  * over the body and *version to the blob's version. Returns PL_OK, PL_E_TRUNCATED,
  * PL_E_MALFORMED (trailing bytes), PL_E_CORRUPT, PL_E_WRONG_KIND or PL_E_VERSION.
  */
-int pl__blob_open(const uint8_t *in, size_t len, uint8_t kind, pl__reader *body,
-                  uint8_t *version);
+int pl__blob_open(const uint8_t *in, size_t len, uint8_t kind, pl__reader *body, uint8_t *version);
 
 #endif

@@ -98,8 +98,8 @@ static size_t labeled_message(uint8_t buf[PL__LABELED_MAX + 64], const char *lab
     return label_len + msg_len;
 }
 
-int pl__verify_labeled(const uint8_t sig[64], const char *label, const uint8_t *msg,
-                       size_t msg_len, const uint8_t pk[32])
+int pl__verify_labeled(const uint8_t sig[64], const char *label, const uint8_t *msg, size_t msg_len,
+                       const uint8_t pk[32])
 {
     uint8_t buf[PL__LABELED_MAX + 64];
     size_t n = labeled_message(buf, label, msg, msg_len);

@@ -62,8 +62,7 @@ void pl_signed_prekey_public(const pl_signed_prekey *prekey,
 }
 
 int pl_signed_prekey_verify(const uint8_t *in, size_t len,
-                            const uint8_t identity_key[PL_PUBKEY_BYTES],
-                            pl_signed_prekey_info *out)
+                            const uint8_t identity_key[PL_PUBKEY_BYTES], pl_signed_prekey_info *out)
 {
     pl__reader rd = pl__reader_init(in, len);
     pl_signed_prekey_info info;
@@ -84,8 +83,7 @@ int pl_signed_prekey_verify(const uint8_t *in, size_t len,
     if ((r = pl__key_check_type(identity_key, PL_KEY_TYPE_ED25519)) != PL_OK)
         return r;
     memcpy(identity_raw, identity_key + 1, 32);
-    r = pl__verify_labeled(sig, PL__LABEL_SIGNED_PREKEY, in, SIGNED_PREKEY_TBS_BYTES,
-                           identity_raw);
+    r = pl__verify_labeled(sig, PL__LABEL_SIGNED_PREKEY, in, SIGNED_PREKEY_TBS_BYTES, identity_raw);
     if (r != PL_OK)
         return r;
     *out = info;

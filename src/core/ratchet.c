@@ -51,11 +51,10 @@ static int message_aead(int seal, const uint8_t mk[32], const uint8_t *ad, size_
     uint8_t okm[32 + crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
     int r = PL_OK;
 
-    (void)pl__hkdf_sha256(okm, sizeof okm, NULL, 0, mk, 32, (const uint8_t *)info,
-                          sizeof info - 1);
+    (void)pl__hkdf_sha256(okm, sizeof okm, NULL, 0, mk, 32, (const uint8_t *)info, sizeof info - 1);
     if (seal) {
-        crypto_aead_chacha20poly1305_ietf_encrypt(out, NULL, in, in_len, ad, ad_len, NULL,
-                                                  okm + 32, okm);
+        crypto_aead_chacha20poly1305_ietf_encrypt(out, NULL, in, in_len, ad, ad_len, NULL, okm + 32,
+                                                  okm);
     } else if (crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, in, in_len, ad, ad_len,
                                                          okm + 32, okm) != 0) {
         r = PL_E_DECRYPT;

@@ -88,8 +88,8 @@ int pl_prekey_message_parse(const uint8_t *msg, size_t len, pl_prekey_message_in
 }
 
 int pl_session_accept(pl_session **out, const pl_rng *rng, const pl_device *self,
-                      const pl_signed_prekey *spk, const pl_onetime_prekey *opk,
-                      const uint8_t *msg, size_t len, uint8_t *pt, size_t pt_cap, size_t *pt_len)
+                      const pl_signed_prekey *spk, const pl_onetime_prekey *opk, const uint8_t *msg,
+                      size_t len, uint8_t *pt, size_t pt_cap, size_t *pt_len)
 {
     pl_prekey_message_info info;
     const uint8_t *inner;
@@ -105,8 +105,8 @@ int pl_session_accept(pl_session **out, const pl_rng *rng, const pl_device *self
     if (info.signed_prekey_id != spk->id || (info.has_onetime_prekey != (opk != NULL)) ||
         (opk && info.onetime_prekey_id != opk->id))
         return PL_E_PREKEY_MISMATCH;
-    if ((r = pl__x3dh_responder(sk, self, spk, opk, info.sender_identity_key,
-                                info.base_key + 1)) != PL_OK)
+    if ((r = pl__x3dh_responder(sk, self, spk, opk, info.sender_identity_key, info.base_key + 1)) !=
+        PL_OK)
         goto out;
     r = PL_E_NOMEM;
     if (!(s = pl__session_alloc()))

@@ -46,15 +46,15 @@ struct pl_session {
     uint32_t onetime_prekey_id;
 
     /* Double Ratchet state, named as in Signal's specification. */
-    uint8_t root_key[32];                 /* RK */
-    uint8_t ratchet_sk[32];               /* DHs (private) */
-    uint8_t ratchet_pk[32];               /* DHs (public) */
-    uint8_t remote_ratchet_key[32];       /* DHr */
+    uint8_t root_key[32];           /* RK */
+    uint8_t ratchet_sk[32];         /* DHs (private) */
+    uint8_t ratchet_pk[32];         /* DHs (public) */
+    uint8_t remote_ratchet_key[32]; /* DHr */
     uint8_t has_remote_ratchet_key;
-    pl__chain send;                       /* CKs, Ns */
-    pl__chain recv;                       /* CKr, Nr */
-    uint32_t previous_send_count;         /* PN */
-    pl__skipped_keys skipped;             /* MKSKIPPED */
+    pl__chain send;               /* CKs, Ns */
+    pl__chain recv;               /* CKr, Nr */
+    uint32_t previous_send_count; /* PN */
+    pl__skipped_keys skipped;     /* MKSKIPPED */
 
     /* Remote ratchet keys of finished receiving chains, newest last, so that a replayed
      * message from one of them is reported as PL_E_REPLAY rather than PL_E_DECRYPT. */
