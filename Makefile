@@ -10,6 +10,7 @@
 #   make bench         build and run the benchmarks (Release)
 #   make install       install libparley, its headers and parley.pc (PREFIX=/usr/local)
 
+MAKEFLAGS   += --no-print-directory
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX      ?= /usr/local
 FUZZ_SECONDS ?= 30
@@ -38,16 +39,18 @@ run: build
 	@$(BUILD)/examples/parley-demo
 
 test-plain: build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --output-log ctest.log
 
 test-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DPARLEY_WERROR=ON \
 	    -DPARLEY_SANITIZE=address,undefined -DPARLEY_BENCH=OFF >/dev/null
 	@cmake --build $(BUILD_ASAN) -j $(JOBS)
 	@cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) \
+	    --output-log ctest.log
 
 test: test-plain test-asan format-check fuzz-smoke
+	@scripts/test-summary $(BUILD)/ctest.log $(BUILD_ASAN)/ctest.log $(BUILD_FUZZ)/fuzz/smoke/summary
 
 fuzz-build: deps
 	@CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_FUZZ=ON \
