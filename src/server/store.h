@@ -1,0 +1,402 @@
+/*
+ * store.h: parleyd's storage interface: accounts, devices, prekeys and mailboxes.
+ *
+ * A pl_store is an opaque handle whose first member is a function table (struct
+ * pl_store_ops) chosen when the store is opened, as curl's vtls picks a struct Curl_ssl or
+ * Redis's ae picks ae_epoll.c: callers use only the pl_store_* wrappers below and never
+ * look inside. One backend exists (store_sqlite.c); a PostgreSQL backend will implement the
+ * same table.
+ *
+ * The store checks nothing cryptographic: handlers verify device records, signed prekeys and
+ * usernames (pl_device_record_verify, pl_signed_prekey_verify, the username rules) before
+ * they call it. The store enforces only what needs its data: uniqueness, the device limit,
+ * the one-time prekey stock limit, mailbox quotas and retention.
+ *
+ * Units: every server time is milliseconds since the Unix epoch, passed in by the caller (the
+ * store never reads a clock, so tests inject one). Usernames are already case-folded and
+ * validated, 1..PL_STORE_USERNAME_MAX bytes, NUL-terminated; a name outside that length gets
+ * PL_STORE_E_INVALID_ARG from any operation (a cheap guard, not the username rules).
+ *
+ * Threads: one handle is used by one thread at a time. Several handles (in threads or in
+ * processes) may share one database; writes serialise inside the backend, waiting up to the
+ * busy timeout before PL_STORE_E_BUSY.
+ *
+ * Errors: every operation returns PL_STORE_OK (0) or a negative PL_STORE_E_* code from
+ * PL_STORE_ERRNO_MAP. After an error, pl_store_last_error() gives a one-line explanation.
+ * An operation that fails leaves the database exactly as it was (one transaction each).
+ */
+#ifndef PARLEYD_STORE_H
+#define PARLEYD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parley/defs.h"
+
+/* XX(name, value, message). Values are stable; new codes are appended. */
+#define PL_STORE_ERRNO_MAP(XX)                                                                     \
+    XX(OK, 0, "success")                                                                           \
+    XX(E_NOMEM, -1, "out of memory")                                                               \
+    XX(E_INVALID_ARG, -2, "invalid argument")                                                      \
+    XX(E_EXISTS, -3, "already exists")                                                             \
+    XX(E_NOT_FOUND, -4, "no such account, device or item")                                         \
+    XX(E_EMPTY, -5, "no one-time prekey left")                                                     \
+    XX(E_QUOTA, -6, "a device mailbox is full")                                                    \
+    XX(E_LIMIT, -7, "a count limit would be exceeded")                                             \
+    XX(E_BUSY, -8, "the database stayed locked past the busy timeout")                             \
+    XX(E_IO, -9, "the database could not be read or written")                                      \
+    XX(E_CORRUPT, -10, "the database is corrupted or not a parleyd database")                      \
+    XX(E_VERSION, -11, "the database was written by a newer parleyd")
+
+enum pl_store_error {
+#define PL__STORE_ERR_ENUM(name, value, msg) PL_STORE_##name = (value),
+    PL_STORE_ERRNO_MAP(PL__STORE_ERR_ENUM)
+#undef PL__STORE_ERR_ENUM
+};
+
+/* Returns a static sentence for code; "unknown store error" for unknown codes. */
+static inline const char *pl_store_strerror(int code)
+{
+    switch (code) {
+#define PL__STORE_ERR_STR(name, value, msg)                                                        \
+    case (value):                                                                                  \
+        return (msg);
+        PL_STORE_ERRNO_MAP(PL__STORE_ERR_STR)
+#undef PL__STORE_ERR_STR
+    }
+    return "unknown store error";
+}
+
+/* Returns the static symbolic name of code ("PL_STORE_E_QUOTA"); "PL_STORE_E_UNKNOWN". */
+static inline const char *pl_store_errname(int code)
+{
+    switch (code) {
+#define PL__STORE_ERR_NAME(name, value, msg)                                                       \
+    case (value):                                                                                  \
+        return "PL_STORE_" #name;
+        PL_STORE_ERRNO_MAP(PL__STORE_ERR_NAME)
+#undef PL__STORE_ERR_NAME
+    }
+    return "PL_STORE_E_UNKNOWN";
+}
+
+/* ---- Limits and options ---------------------------------------------------------------- */
+
+#define PL_STORE_USERNAME_MAX 32u
+/* Hard bound on max_devices; device_list's output array has this many slots. */
+#define PL_STORE_DEVICES_MAX 16u
+#define PL_STORE_ONETIME_PREKEYS_MAX 10000u
+/* Sanity bound on one envelope; the server's own limit (96 KiB) is far below. */
+#define PL_STORE_CIPHERTEXT_MAX (16u * 1024u * 1024u)
+
+#define PL_STORE_DEFAULT_MAX_DEVICES 6u
+#define PL_STORE_DEFAULT_MAX_ONETIME_PREKEYS 100u
+#define PL_STORE_DEFAULT_MAILBOX_QUOTA 10000u
+#define PL_STORE_DEFAULT_RETENTION_MS (30ull * 24u * 3600u * 1000u)
+#define PL_STORE_DEFAULT_BUSY_TIMEOUT_MS 5000u
+
+/* Every field left 0 takes its default; a NULL pl_store_options * means all defaults. */
+typedef struct pl_store_options {
+    uint32_t max_devices;         /* per account, 1..PL_STORE_DEVICES_MAX (default 6) */
+    uint32_t max_onetime_prekeys; /* stock per device, 1..10000 (default 100) */
+    uint32_t mailbox_quota;       /* pending envelopes per device (default 10,000) */
+    uint64_t retention_ms;        /* age at which pl_store_mailbox_expire drops (30 days) */
+    uint32_t busy_timeout_ms;     /* wait for a locked database (default 5000) */
+} pl_store_options;
+
+/* ---- Records ----------------------------------------------------------------------------- */
+
+typedef struct pl_store_account {
+    char username[PL_STORE_USERNAME_MAX + 1];
+    uint8_t account_key[PL_PUBKEY_BYTES];
+    uint64_t created_at_ms;
+} pl_store_account;
+
+typedef struct pl_store_device {
+    uint32_t device_id;
+    uint8_t record[PL_DEVICE_RECORD_BYTES]; /* signed by the account key; verified by caller */
+    uint8_t identity_key[PL_PUBKEY_BYTES];
+    uint64_t created_at_ms; /* when the server added it */
+} pl_store_device;
+
+typedef struct pl_store_onetime_prekey {
+    uint32_t id; /* the id inside public_part; unique per device while in stock */
+    uint8_t public_part[PL_ONETIME_PREKEY_PUBLIC_BYTES];
+} pl_store_onetime_prekey;
+
+/*
+ * One envelope. For pl_store_mailbox_append the caller fills everything but seq, which the
+ * store assigns. For pl_store_mailbox_fetch the store fills everything; the pointers are
+ * valid only during the callback.
+ */
+typedef struct pl_store_envelope {
+    const char *recipient; /* username */
+    uint32_t recipient_device;
+    const char *sender; /* username */
+    uint32_t sender_device;
+    uint64_t server_ts_ms;
+    uint64_t seq; /* per recipient device: 1, 2, ...; never reused, even after acks */
+    const uint8_t *ciphertext;
+    size_t ciphertext_len; /* bounded by the caller; at most PL_STORE_CIPHERTEXT_MAX */
+} pl_store_envelope;
+
+/* Called for each fetched envelope in seq order; return 0 to go on, non-zero to stop. */
+typedef int (*pl_store_envelope_cb)(void *ctx, const pl_store_envelope *env);
+/* Called after each committed expiry chunk, once per device that lost envelopes. */
+typedef void (*pl_store_expire_cb)(void *ctx, const char *username, uint32_t device_id,
+                                   uint64_t expired);
+
+/* ---- The backend interface --------------------------------------------------------------- */
+
+typedef struct pl_store pl_store;
+
+/* One backend's operations; each has the contract of its wrapper below. */
+struct pl_store_ops {
+    const char *name;
+    void (*close)(pl_store *s);
+    const char *(*last_error)(const pl_store *s);
+    int (*account_create)(pl_store *s, const char *username,
+                          const uint8_t account_key[PL_PUBKEY_BYTES], uint64_t created_at_ms);
+    int (*account_get)(pl_store *s, const char *username, pl_store_account *out);
+    int (*device_add)(pl_store *s, const char *username, const pl_store_device *device);
+    int (*device_remove)(pl_store *s, const char *username, uint32_t device_id);
+    int (*device_get)(pl_store *s, const char *username, uint32_t device_id, pl_store_device *out);
+    int (*device_list)(pl_store *s, const char *username, pl_store_device out[PL_STORE_DEVICES_MAX],
+                       size_t *count);
+    int (*signed_prekey_put)(pl_store *s, const char *username, uint32_t device_id,
+                             const uint8_t prekey[PL_SIGNED_PREKEY_PUBLIC_BYTES]);
+    int (*signed_prekey_get)(pl_store *s, const char *username, uint32_t device_id,
+                             uint8_t out[PL_SIGNED_PREKEY_PUBLIC_BYTES]);
+    int (*onetime_prekeys_add)(pl_store *s, const char *username, uint32_t device_id,
+                               const pl_store_onetime_prekey *keys, size_t n);
+    int (*onetime_prekey_claim)(pl_store *s, const char *username, uint32_t device_id,
+                                pl_store_onetime_prekey *out, size_t *remaining);
+    int (*onetime_prekey_count)(pl_store *s, const char *username, uint32_t device_id,
+                                size_t *count);
+    int (*mailbox_append)(pl_store *s, pl_store_envelope *envs, size_t n, size_t *failed);
+    int (*mailbox_fetch)(pl_store *s, const char *username, uint32_t device_id, uint64_t after_seq,
+                         size_t max, pl_store_envelope_cb cb, void *ctx, size_t *fetched);
+    int (*mailbox_ack)(pl_store *s, const char *username, uint32_t device_id, const uint64_t *seqs,
+                       size_t n, size_t *deleted);
+    int (*mailbox_count)(pl_store *s, const char *username, uint32_t device_id, uint64_t *count);
+    int (*mailbox_expire)(pl_store *s, uint64_t now_ms, pl_store_expire_cb cb, void *ctx,
+                          uint64_t *expired);
+};
+
+/* The handle's public head. A backend embeds it as its first member; callers treat the
+ * handle as opaque and go through the wrappers. */
+struct pl_store {
+    const struct pl_store_ops *ops;
+};
+
+/* ---- Opening ----------------------------------------------------------------------------- */
+
+/*
+ * Opens (creating if needed) the SQLite database at path and brings its schema up to date.
+ * The database runs in WAL mode with synchronous=FULL, so a committed write survives power
+ * loss. Returns PL_STORE_OK and *out (close with pl_store_close), or:
+ *   PL_STORE_E_INVALID_ARG  an option is out of range;
+ *   PL_STORE_E_VERSION      the schema is newer than this build understands;
+ *   PL_STORE_E_CORRUPT      the file is not a (sound) parleyd database;
+ *   PL_STORE_E_IO, _BUSY, _NOMEM.
+ * On error *out is NULL and err (if err_len > 0) holds a NUL-terminated explanation.
+ */
+PL_NODISCARD int pl_store_open_sqlite(const char *path, const pl_store_options *opts,
+                                      pl_store **out, char *err, size_t err_len);
+
+/* Closes the store and frees the handle. Accepts NULL. */
+static inline void pl_store_close(pl_store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+/* The backend's name ("sqlite"). */
+static inline const char *pl_store_backend(const pl_store *s)
+{
+    return s->ops->name;
+}
+
+/* One line about the last failed operation on s; owned by s, valid until its next call. */
+static inline const char *pl_store_last_error(const pl_store *s)
+{
+    return s->ops->last_error(s);
+}
+
+/* ---- Accounts ---------------------------------------------------------------------------- */
+
+/* Creates an account. Returns PL_STORE_OK, or PL_STORE_E_EXISTS if the username is taken. */
+static inline PL_NODISCARD int pl_store_account_create(pl_store *s, const char *username,
+                                                       const uint8_t account_key[PL_PUBKEY_BYTES],
+                                                       uint64_t created_at_ms)
+{
+    return s->ops->account_create(s, username, account_key, created_at_ms);
+}
+
+/* Fills *out with the account. Returns PL_STORE_OK or PL_STORE_E_NOT_FOUND. */
+static inline PL_NODISCARD int pl_store_account_get(pl_store *s, const char *username,
+                                                    pl_store_account *out)
+{
+    return s->ops->account_get(s, username, out);
+}
+
+/* ---- Devices ----------------------------------------------------------------------------- */
+
+/*
+ * Adds device->device_id to the account with its record and identity key (the caller has
+ * verified the record under the account key). Returns PL_STORE_OK, or PL_STORE_E_NOT_FOUND
+ * (no such account), PL_STORE_E_EXISTS (the device id is taken) or PL_STORE_E_LIMIT (the
+ * account already has max_devices devices).
+ */
+static inline PL_NODISCARD int pl_store_device_add(pl_store *s, const char *username,
+                                                   const pl_store_device *device)
+{
+    return s->ops->device_add(s, username, device);
+}
+
+/* Removes a device together with its prekeys and its pending envelopes.
+ * Returns PL_STORE_OK or PL_STORE_E_NOT_FOUND. */
+static inline PL_NODISCARD int pl_store_device_remove(pl_store *s, const char *username,
+                                                      uint32_t device_id)
+{
+    return s->ops->device_remove(s, username, device_id);
+}
+
+/* Fills *out with one device. Returns PL_STORE_OK or PL_STORE_E_NOT_FOUND. */
+static inline PL_NODISCARD int pl_store_device_get(pl_store *s, const char *username,
+                                                   uint32_t device_id, pl_store_device *out)
+{
+    return s->ops->device_get(s, username, device_id, out);
+}
+
+/* Writes the account's devices to out in device-id order and their number to *count (0 for
+ * an account without devices). Returns PL_STORE_OK or PL_STORE_E_NOT_FOUND (no account). */
+static inline PL_NODISCARD int pl_store_device_list(pl_store *s, const char *username,
+                                                    pl_store_device out[PL_STORE_DEVICES_MAX],
+                                                    size_t *count)
+{
+    return s->ops->device_list(s, username, out, count);
+}
+
+/* ---- Prekeys ----------------------------------------------------------------------------- */
+
+/* Stores the device's signed prekey, replacing any previous one.
+ * Returns PL_STORE_OK or PL_STORE_E_NOT_FOUND (no such device). */
+static inline PL_NODISCARD int
+pl_store_signed_prekey_put(pl_store *s, const char *username, uint32_t device_id,
+                           const uint8_t prekey[PL_SIGNED_PREKEY_PUBLIC_BYTES])
+{
+    return s->ops->signed_prekey_put(s, username, device_id, prekey);
+}
+
+/* Copies the device's signed prekey to out. Returns PL_STORE_OK or PL_STORE_E_NOT_FOUND (no
+ * such device, or it has none yet). */
+static inline PL_NODISCARD int
+pl_store_signed_prekey_get(pl_store *s, const char *username, uint32_t device_id,
+                           uint8_t out[PL_SIGNED_PREKEY_PUBLIC_BYTES])
+{
+    return s->ops->signed_prekey_get(s, username, device_id, out);
+}
+
+/*
+ * Adds n one-time prekeys to the device's stock, all or none. Returns PL_STORE_OK, or
+ * PL_STORE_E_NOT_FOUND (no such device), PL_STORE_E_LIMIT (stock + n > max_onetime_prekeys)
+ * or PL_STORE_E_EXISTS (an id is already in stock or repeated in keys).
+ */
+static inline PL_NODISCARD int pl_store_onetime_prekeys_add(pl_store *s, const char *username,
+                                                            uint32_t device_id,
+                                                            const pl_store_onetime_prekey *keys,
+                                                            size_t n)
+{
+    return s->ops->onetime_prekeys_add(s, username, device_id, keys, n);
+}
+
+/*
+ * Removes and returns one one-time prekey of the device (the lowest id), atomically: two
+ * concurrent claimers, even on different handles, never get the same key. *remaining is the
+ * stock left afterwards (so the caller can tell the owner it runs low); it may be NULL.
+ * Returns PL_STORE_OK, PL_STORE_E_NOT_FOUND (no such device) or PL_STORE_E_EMPTY (no stock;
+ * *remaining = 0). *out is zeroed on error.
+ */
+static inline PL_NODISCARD int pl_store_onetime_prekey_claim(pl_store *s, const char *username,
+                                                             uint32_t device_id,
+                                                             pl_store_onetime_prekey *out,
+                                                             size_t *remaining)
+{
+    return s->ops->onetime_prekey_claim(s, username, device_id, out, remaining);
+}
+
+/* Writes the device's one-time prekey stock to *count. PL_STORE_OK or _NOT_FOUND. */
+static inline PL_NODISCARD int pl_store_onetime_prekey_count(pl_store *s, const char *username,
+                                                             uint32_t device_id, size_t *count)
+{
+    return s->ops->onetime_prekey_count(s, username, device_id, count);
+}
+
+/* ---- Mailboxes --------------------------------------------------------------------------- */
+
+/*
+ * The group-commit primitive: stores n envelopes (for any devices) in ONE durable
+ * transaction, all or nothing, and writes each one's new seq into envs[i].seq. It returns
+ * only after the commit is on disk, so the caller may then acknowledge every sender.
+ * Returns PL_STORE_OK, or, with nothing stored and *failed set to the offending index:
+ *   PL_STORE_E_QUOTA      envs[*failed] would take its device past mailbox_quota;
+ *   PL_STORE_E_NOT_FOUND  envs[*failed]'s recipient device does not exist;
+ *   PL_STORE_E_INVALID_ARG envs[*failed] has a bad username or ciphertext size.
+ * The caller drops (or refuses) that envelope and retries the rest. Other errors (_IO,
+ * _BUSY, ...) set *failed to n. On any error every envs[i].seq is 0.
+ */
+static inline PL_NODISCARD int pl_store_mailbox_append(pl_store *s, pl_store_envelope *envs,
+                                                       size_t n, size_t *failed)
+{
+    return s->ops->mailbox_append(s, envs, n, failed);
+}
+
+/*
+ * Calls cb for up to max pending envelopes of the device whose seq is greater than
+ * after_seq, in increasing seq order, stopping early if cb returns non-zero. *fetched (may
+ * be NULL) counts the calls. Returns PL_STORE_OK or PL_STORE_E_NOT_FOUND (no such device).
+ * cb must copy what it keeps and must not call into the same handle (a read is in progress).
+ */
+static inline PL_NODISCARD int pl_store_mailbox_fetch(pl_store *s, const char *username,
+                                                      uint32_t device_id, uint64_t after_seq,
+                                                      size_t max, pl_store_envelope_cb cb,
+                                                      void *ctx, size_t *fetched)
+{
+    return s->ops->mailbox_fetch(s, username, device_id, after_seq, max, cb, ctx, fetched);
+}
+
+/*
+ * Deletes the device's envelopes with the n given seqs in one transaction. Idempotent:
+ * unknown or already acknowledged seqs are ignored. *deleted (may be NULL) counts the rows
+ * actually deleted. Returns PL_STORE_OK or PL_STORE_E_NOT_FOUND (no such device).
+ */
+static inline PL_NODISCARD int pl_store_mailbox_ack(pl_store *s, const char *username,
+                                                    uint32_t device_id, const uint64_t *seqs,
+                                                    size_t n, size_t *deleted)
+{
+    return s->ops->mailbox_ack(s, username, device_id, seqs, n, deleted);
+}
+
+/* Writes the device's pending envelope count to *count. PL_STORE_OK or _NOT_FOUND. */
+static inline PL_NODISCARD int pl_store_mailbox_count(pl_store *s, const char *username,
+                                                      uint32_t device_id, uint64_t *count)
+{
+    return s->ops->mailbox_count(s, username, device_id, count);
+}
+
+/*
+ * Deletes every envelope whose server_ts_ms is older than now_ms - retention_ms, in chunks
+ * of a few hundred devices per transaction so writers are not held up. After each chunk
+ * commits, cb (may be NULL) is told each device's count, for the log line and the metric.
+ * *expired (may be NULL) is the total. Returns PL_STORE_OK or an I/O-class error; chunks
+ * committed before an error stay expired (and were reported).
+ */
+static inline PL_NODISCARD int pl_store_mailbox_expire(pl_store *s, uint64_t now_ms,
+                                                       pl_store_expire_cb cb, void *ctx,
+                                                       uint64_t *expired)
+{
+    return s->ops->mailbox_expire(s, now_ms, cb, ctx, expired);
+}
+
+#endif

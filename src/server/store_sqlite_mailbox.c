@@ -1,0 +1,382 @@
+/*
+ * store_sqlite_mailbox.c: per-device mailboxes in the SQLite backend: group-commit append,
+ * ordered fetch, idempotent ack, counts and retention expiry.
+ *
+ * Invariants, kept inside each transaction:
+ *   - devices.next_seq is greater than every seq the device's mailbox has ever held, so seqs
+ *     are strictly increasing per device and never reused, even after acks and expiry;
+ *   - devices.pending equals the number of the device's rows in envelopes, so the quota
+ *     check costs one row update instead of a count.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "store_sqlite_internal.h"
+
+/* Devices handled per expiry transaction: bounds how long one chunk holds the write lock. */
+#define SQ_EXPIRE_CHUNK 128
+
+/* Binds a blob that may be empty (SQLite binds NULL for a NULL pointer). */
+static int bind_bytes(sqlite3_stmt *st, int col, const uint8_t *p, size_t len)
+{
+    return sqlite3_bind_blob(st, col, len ? (const void *)p : (const void *)"", (int)len,
+                             SQLITE_STATIC);
+}
+
+static int check_envelope(pl__sq *s, const pl_store_envelope *e)
+{
+    int r;
+
+    if ((r = pl__sq_check_username(s, e->recipient)) != PL_STORE_OK ||
+        (r = pl__sq_check_username(s, e->sender)) != PL_STORE_OK)
+        return r;
+    if (e->ciphertext_len > PL_STORE_CIPHERTEXT_MAX || (e->ciphertext_len && !e->ciphertext))
+        return pl__sq_error(s, PL_STORE_E_INVALID_ARG, "ciphertext size out of range");
+    return PL_STORE_OK;
+}
+
+/* Takes the device's next seq and counts the envelope as pending; refuses past the quota. */
+static int reserve_seq(pl__sq *s, int64_t ref, uint64_t *seq)
+{
+    sqlite3_stmt *st;
+    int64_t pending;
+    int r, rc;
+
+    if (!(st = pl__sq_stmt(s, PL__SQ_MB_RESERVE, &r)))
+        return r;
+    if ((rc = sqlite3_bind_int64(st, 1, ref)) != SQLITE_OK ||
+        (rc = sqlite3_step(st)) != SQLITE_ROW) {
+        r = pl__sq_fail(s, rc, "reserve sequence number");
+        sqlite3_reset(st);
+        return r;
+    }
+    *seq = (uint64_t)sqlite3_column_int64(st, 0);
+    pending = sqlite3_column_int64(st, 1);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return pl__sq_fail(s, rc, "reserve sequence number");
+    if (pending < 0 || (uint64_t)pending > s->opt.mailbox_quota)
+        return pl__sq_error(s, PL_STORE_E_QUOTA, "recipient device mailbox is full");
+    return PL_STORE_OK;
+}
+
+static int insert_envelope(pl__sq *s, int64_t ref, uint64_t seq, const pl_store_envelope *e)
+{
+    sqlite3_stmt *st;
+    int r, rc;
+
+    if (!(st = pl__sq_stmt(s, PL__SQ_MB_INSERT, &r)))
+        return r;
+    if ((rc = sqlite3_bind_int64(st, 1, ref)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)seq)) != SQLITE_OK ||
+        (rc = sqlite3_bind_text(st, 3, e->sender, -1, SQLITE_STATIC)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 4, e->sender_device)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)e->server_ts_ms)) != SQLITE_OK ||
+        (rc = bind_bytes(st, 6, e->ciphertext, e->ciphertext_len)) != SQLITE_OK) {
+        r = pl__sq_fail(s, rc, "bind");
+        sqlite3_reset(st);
+        return r;
+    }
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    /* (device_ref, seq) is unique and next_seq only grows: a clash means a damaged table. */
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return pl__sq_error(s, PL_STORE_E_CORRUPT, "sequence number already in use");
+    if (rc != SQLITE_DONE)
+        return pl__sq_fail(s, rc, "store envelope");
+    return PL_STORE_OK;
+}
+
+int pl__sq_mailbox_append(pl_store *store, pl_store_envelope *envs, size_t n, size_t *failed)
+{
+    pl__sq *s = (pl__sq *)store;
+    size_t i;
+    int64_t ref = 0;
+    uint64_t seq = 0;
+    int r;
+
+    *failed = n;
+    for (i = 0; i < n; i++)
+        envs[i].seq = 0;
+    for (i = 0; i < n; i++) {
+        if ((r = check_envelope(s, &envs[i])) != PL_STORE_OK) {
+            *failed = i;
+            return r;
+        }
+    }
+    if (n == 0)
+        return PL_STORE_OK;
+    if ((r = pl__sq_begin(s)) != PL_STORE_OK)
+        return r;
+    for (i = 0; i < n; i++) {
+        if ((r = pl__sq_device_ref(s, envs[i].recipient, envs[i].recipient_device, &ref)) !=
+                PL_STORE_OK ||
+            (r = reserve_seq(s, ref, &seq)) != PL_STORE_OK) {
+            if (r == PL_STORE_E_NOT_FOUND || r == PL_STORE_E_QUOTA)
+                *failed = i;
+            goto out;
+        }
+        if ((r = insert_envelope(s, ref, seq, &envs[i])) != PL_STORE_OK)
+            goto out;
+        envs[i].seq = seq;
+    }
+    /* COMMIT returns after the WAL fsync (synchronous=FULL): now the caller may ack. */
+    r = pl__sq_commit(s);
+out:
+    if (r != PL_STORE_OK) {
+        pl__sq_rollback(s);
+        for (i = 0; i < n; i++)
+            envs[i].seq = 0;
+    }
+    return r;
+}
+
+int pl__sq_mailbox_fetch(pl_store *store, const char *username, uint32_t device_id,
+                         uint64_t after_seq, size_t max, pl_store_envelope_cb cb, void *ctx,
+                         size_t *fetched)
+{
+    pl__sq *s = (pl__sq *)store;
+    pl_store_envelope e;
+    sqlite3_stmt *st;
+    int64_t ref = 0;
+    size_t count = 0;
+    int r, rc;
+
+    if (fetched)
+        *fetched = 0;
+    if ((r = pl__sq_device_ref(s, username, device_id, &ref)) != PL_STORE_OK)
+        return r;
+    if (max == 0)
+        return PL_STORE_OK;
+    if (!(st = pl__sq_stmt(s, PL__SQ_MB_FETCH, &r)))
+        return r;
+    if ((rc = sqlite3_bind_int64(st, 1, ref)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(
+             st, 2, after_seq > INT64_MAX ? INT64_MAX : (sqlite3_int64)after_seq)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 3, max > INT64_MAX ? INT64_MAX : (sqlite3_int64)max)) !=
+            SQLITE_OK) {
+        r = pl__sq_fail(s, rc, "bind");
+        goto out;
+    }
+    r = PL_STORE_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *sender = sqlite3_column_text(st, 1);
+        const void *ct = sqlite3_column_blob(st, 4);
+        int ct_len = sqlite3_column_bytes(st, 4);
+
+        if (!sender || ct_len < 0) {
+            r = pl__sq_error(s, PL_STORE_E_CORRUPT, "stored envelope is damaged");
+            goto out;
+        }
+        memset(&e, 0, sizeof e);
+        e.recipient = username;
+        e.recipient_device = device_id;
+        e.seq = (uint64_t)sqlite3_column_int64(st, 0);
+        e.sender = (const char *)sender;
+        e.sender_device = (uint32_t)sqlite3_column_int64(st, 2);
+        e.server_ts_ms = (uint64_t)sqlite3_column_int64(st, 3);
+        e.ciphertext = ct ? ct : (const void *)"";
+        e.ciphertext_len = (size_t)ct_len;
+        count++;
+        if (cb(ctx, &e) != 0)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        r = pl__sq_fail(s, rc, "fetch envelopes");
+out:
+    sqlite3_reset(st);
+    if (fetched)
+        *fetched = count;
+    return r;
+}
+
+/* devices.pending -= n for the device. */
+static int pending_sub(pl__sq *s, int64_t ref, int64_t n)
+{
+    sqlite3_stmt *st;
+    int r, rc;
+
+    if (n == 0)
+        return PL_STORE_OK;
+    if (!(st = pl__sq_stmt(s, PL__SQ_MB_PENDING_SUB, &r)))
+        return r;
+    if ((rc = sqlite3_bind_int64(st, 1, ref)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 2, n)) != SQLITE_OK) {
+        r = pl__sq_fail(s, rc, "bind");
+        sqlite3_reset(st);
+        return r;
+    }
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? PL_STORE_OK : pl__sq_fail(s, rc, "update pending count");
+}
+
+int pl__sq_mailbox_ack(pl_store *store, const char *username, uint32_t device_id,
+                       const uint64_t *seqs, size_t n, size_t *deleted)
+{
+    pl__sq *s = (pl__sq *)store;
+    sqlite3_stmt *st;
+    int64_t ref = 0, gone = 0;
+    size_t i;
+    int r, rc;
+
+    if (deleted)
+        *deleted = 0;
+    if ((r = pl__sq_begin(s)) != PL_STORE_OK)
+        return r;
+    if ((r = pl__sq_device_ref(s, username, device_id, &ref)) != PL_STORE_OK)
+        goto out;
+    for (i = 0; i < n; i++) {
+        if (seqs[i] > INT64_MAX)
+            continue; /* never assigned */
+        if (!(st = pl__sq_stmt(s, PL__SQ_MB_ACK, &r)))
+            goto out;
+        if ((rc = sqlite3_bind_int64(st, 1, ref)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)seqs[i])) != SQLITE_OK) {
+            r = pl__sq_fail(s, rc, "bind");
+            goto out;
+        }
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            r = pl__sq_fail(s, rc, "acknowledge envelope");
+            goto out;
+        }
+        gone += sqlite3_changes(s->db);
+    }
+    if ((r = pending_sub(s, ref, gone)) != PL_STORE_OK || (r = pl__sq_commit(s)) != PL_STORE_OK)
+        goto out;
+    if (deleted)
+        *deleted = (size_t)gone;
+out:
+    if (r != PL_STORE_OK)
+        pl__sq_rollback(s);
+    return r;
+}
+
+int pl__sq_mailbox_count(pl_store *store, const char *username, uint32_t device_id, uint64_t *count)
+{
+    pl__sq *s = (pl__sq *)store;
+    sqlite3_stmt *st;
+    int64_t ref = 0, v;
+    int r, rc;
+
+    *count = 0;
+    if ((r = pl__sq_device_ref(s, username, device_id, &ref)) != PL_STORE_OK)
+        return r;
+    if (!(st = pl__sq_stmt(s, PL__SQ_MB_COUNT, &r)))
+        return r;
+    if ((rc = sqlite3_bind_int64(st, 1, ref)) != SQLITE_OK ||
+        (rc = sqlite3_step(st)) != SQLITE_ROW) {
+        r = pl__sq_fail(s, rc, "count envelopes");
+    } else if ((v = sqlite3_column_int64(st, 0)) < 0) {
+        r = pl__sq_error(s, PL_STORE_E_CORRUPT, "negative pending count");
+    } else {
+        *count = (uint64_t)v;
+        r = PL_STORE_OK;
+    }
+    sqlite3_reset(st);
+    return r;
+}
+
+struct expired_device {
+    int64_t ref;
+    char username[PL_STORE_USERNAME_MAX + 1];
+    uint32_t device_id;
+    uint64_t count;
+};
+
+/* Expires one chunk of devices in one transaction; *n is how many devices it touched. */
+static int expire_chunk(pl__sq *s, int64_t cutoff, struct expired_device *dev, size_t *n)
+{
+    sqlite3_stmt *st;
+    size_t k = 0, i;
+    int r, rc;
+
+    *n = 0;
+    if ((r = pl__sq_begin(s)) != PL_STORE_OK)
+        return r;
+    if (!(st = pl__sq_stmt(s, PL__SQ_MB_EXPIRE_SCAN, &r)))
+        goto out;
+    if ((rc = sqlite3_bind_int64(st, 1, cutoff)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 2, SQ_EXPIRE_CHUNK)) != SQLITE_OK) {
+        r = pl__sq_fail(s, rc, "bind");
+        goto out;
+    }
+    while (k < SQ_EXPIRE_CHUNK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *name = sqlite3_column_text(st, 1);
+
+        memset(&dev[k], 0, sizeof dev[k]);
+        dev[k].ref = sqlite3_column_int64(st, 0);
+        if (name)
+            strncpy(dev[k].username, (const char *)name, PL_STORE_USERNAME_MAX);
+        dev[k].device_id = (uint32_t)sqlite3_column_int64(st, 2);
+        k++;
+    }
+    sqlite3_reset(st);
+    if (k < SQ_EXPIRE_CHUNK && rc != SQLITE_DONE) {
+        r = pl__sq_fail(s, rc, "find expired envelopes");
+        goto out;
+    }
+    for (i = 0; i < k; i++) {
+        if (!(st = pl__sq_stmt(s, PL__SQ_MB_EXPIRE_DELETE, &r)))
+            goto out;
+        if ((rc = sqlite3_bind_int64(st, 1, dev[i].ref)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 2, cutoff)) != SQLITE_OK) {
+            r = pl__sq_fail(s, rc, "bind");
+            goto out;
+        }
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            r = pl__sq_fail(s, rc, "expire envelopes");
+            goto out;
+        }
+        dev[i].count = (uint64_t)sqlite3_changes(s->db);
+        if ((r = pending_sub(s, dev[i].ref, (int64_t)dev[i].count)) != PL_STORE_OK)
+            goto out;
+    }
+    if ((r = pl__sq_commit(s)) != PL_STORE_OK)
+        goto out;
+    *n = k;
+out:
+    if (r != PL_STORE_OK)
+        pl__sq_rollback(s);
+    return r;
+}
+
+int pl__sq_mailbox_expire(pl_store *store, uint64_t now_ms, pl_store_expire_cb cb, void *ctx,
+                          uint64_t *expired)
+{
+    pl__sq *s = (pl__sq *)store;
+    struct expired_device dev[SQ_EXPIRE_CHUNK];
+    uint64_t total = 0, cutoff;
+    size_t n, i;
+    int r;
+
+    if (expired)
+        *expired = 0;
+    if (now_ms <= s->opt.retention_ms)
+        return PL_STORE_OK;
+    cutoff = now_ms - s->opt.retention_ms;
+    if (cutoff > INT64_MAX)
+        cutoff = INT64_MAX;
+    for (;;) {
+        if ((r = expire_chunk(s, (int64_t)cutoff, dev, &n)) != PL_STORE_OK)
+            break;
+        for (i = 0; i < n; i++) {
+            total += dev[i].count;
+            if (cb && dev[i].count)
+                cb(ctx, dev[i].username, dev[i].device_id, dev[i].count);
+        }
+        if (n < SQ_EXPIRE_CHUNK)
+            break;
+    }
+    if (expired)
+        *expired = total;
+    return r;
+}
