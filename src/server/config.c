@@ -27,6 +27,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "frame.h"
 
 enum kind {
     K_ADDR,     /* pl_config_addr */
@@ -64,7 +65,8 @@ static const struct key keys[] = {
     {"server", "max_connections", K_U32, F(server.max_connections), 1, 1000000},
     {"server", "frames_per_second", K_U32, F(server.frames_per_second), 1, 100000},
     {"server", "frames_burst", K_U32, F(server.frames_burst), 1, 1000000},
-    {"server", "max_frame_bytes", K_SIZE, F(server.max_frame_bytes), 4 * KIB, 64 * MIB},
+    {"server", "max_frame_bytes", K_SIZE, F(server.max_frame_bytes), PL_FRAME_MIN_MAX_BYTES,
+     PL_FRAME_MAX_BYTES},
     {"server", "max_envelope_bytes", K_SIZE, F(server.max_envelope_bytes), 1 * KIB, 16 * MIB},
     {"server", "idle_timeout", K_MS, F(server.idle_timeout_ms), 10 * SEC, 1 * HOUR},
     {"server", "log_level", K_LEVEL, F(server.log_level), 0, 0},

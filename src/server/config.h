@@ -53,7 +53,8 @@
 #define PL_CONFIG_DEFAULT_MAX_CONNECTIONS 10000u
 #define PL_CONFIG_DEFAULT_FRAMES_PER_SECOND 100u
 #define PL_CONFIG_DEFAULT_FRAMES_BURST 400u
-#define PL_CONFIG_DEFAULT_MAX_FRAME_BYTES (512u * 1024u)
+/* The wire protocol's hard maximum (frame.h, PROTOCOL.md §11.1): a full-size Send to 11 devices. */
+#define PL_CONFIG_DEFAULT_MAX_FRAME_BYTES (1024u * 1024u + 64u * 1024u)
 /* The largest message libparley produces: a full 96 KiB plaintext in a prekey message,
  * the message kind with the most overhead. The limit is on one device's ciphertext. */
 #define PL_CONFIG_DEFAULT_MAX_ENVELOPE_BYTES (PL_MAX_PLAINTEXT_BYTES + PL_MESSAGE_MAX_OVERHEAD)

@@ -20,6 +20,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "frame.h"
 #include "testutil.h"
 
 /* contrib/ relative to this file, so the test runs from any working directory. */
@@ -75,7 +76,7 @@ static void defaults_are_the_documented_values(void **state)
     assert_int_equal(cfg.server.max_connections, 10000);
     assert_int_equal(cfg.server.frames_per_second, 100);
     assert_int_equal(cfg.server.frames_burst, 400);
-    assert_int_equal(cfg.server.max_frame_bytes, 524288);
+    assert_int_equal(cfg.server.max_frame_bytes, 1114112);
     /* 96 KiB of plaintext plus the overhead of a prekey message. */
     assert_int_equal(PL_MESSAGE_MAX_OVERHEAD, 136);
     assert_int_equal(cfg.server.max_envelope_bytes, 98304 + 136);
@@ -218,8 +219,8 @@ static void units_and_numbers(void **state)
         /* 30 */ {"server", "max_envelope_bytes", "96KB", 0, 0}, /* 1000 or 1024? */
         /* 31 */ {"server", "max_envelope_bytes", "96k", 0, 0},
         /* 32 */ {"server", "max_envelope_bytes", "0x1000", 0, 0},
-        /* 33 */ {"server", "max_frame_bytes", "64MiB", 1, 64ull << 20},
-        /* 34 */ {"server", "max_frame_bytes", "65MiB", 0, 0},
+        /* 33 */ {"server", "max_frame_bytes", "1088KiB", 1, 1088ull << 10},
+        /* 34 */ {"server", "max_frame_bytes", "1089KiB", 0, 0},
         /* 35 */ {"server", "max_frame_bytes", "18446744073709551615MiB", 0, 0},
         /* 36 */ {"server", "max_connections", "1", 1, 1},
         /* 37 */ {"server", "max_connections", "0", 0, 0},
@@ -436,8 +437,8 @@ static void errors_carry_line_section_and_key(void **state)
                  "server", "max_connections", "\"lots\" is not valid");
     expect_error("# comment\n\n[mailbox]\nretention = 30\n", PL_E_INVALID_ARG, 4, "mailbox",
                  "retention", "unit");
-    expect_error("[server]\nmax_frame_bytes = 3KiB\n", PL_E_INVALID_ARG, 2, "server",
-                 "max_frame_bytes", "out of range: must be from 4096 to 67108864");
+    expect_error("[server]\nmax_frame_bytes = 127KiB\n", PL_E_INVALID_ARG, 2, "server",
+                 "max_frame_bytes", "out of range: must be from 131072 to 1114112");
     expect_error("[server]\ndata_dir =\n", PL_E_INVALID_ARG, 2, "server", "data_dir",
                  "must not be empty");
     expect_error("[server]\ndata_dir = \"/var/lib/parley\"\n", PL_E_INVALID_ARG, 2, "server",
@@ -665,15 +666,17 @@ static void validate_checks_rules_between_settings(void **state)
     EXPECT_INVALID(strcpy(cfg.tls.cert_file, "/c.pem"), "tls", "key_file");
     EXPECT_INVALID(strcpy(cfg.tls.key_file, "/k.pem"), "tls", "cert_file");
     /* A frame must carry the largest envelope. */
-    EXPECT_INVALID(cfg.server.max_frame_bytes = cfg.server.max_envelope_bytes + 1023, "server",
-                   "max_frame_bytes");
+    EXPECT_INVALID((cfg.server.max_frame_bytes = PL_FRAME_MIN_MAX_BYTES,
+                    cfg.server.max_envelope_bytes = PL_FRAME_MIN_MAX_BYTES - 1023),
+                   "server", "max_frame_bytes");
     EXPECT_INVALID(cfg.prekeys.low_watermark = 100, "prekeys", "low_watermark");
     EXPECT_INVALID(memset(cfg.server.data_dir, 'd', PL_CONFIG_PATH_MAX - 2), "server", "data_dir");
 #undef EXPECT_INVALID
 
     /* What is allowed. */
     pl_config_defaults(&cfg);
-    cfg.server.max_frame_bytes = cfg.server.max_envelope_bytes + 1024;
+    cfg.server.max_frame_bytes = PL_FRAME_MIN_MAX_BYTES;
+    cfg.server.max_envelope_bytes = PL_FRAME_MIN_MAX_BYTES - 1024;
     cfg.prekeys.low_watermark = 99;
     assert_int_equal(pl_config_set(&cfg, "admin", "listen", "127.0.0.2:7443", &err), PL_OK);
     assert_int_equal(pl_config_validate(&cfg, &err), PL_OK); /* same port, other address */
