@@ -86,11 +86,11 @@ static void open_refuses_a_newer_schema_version(void **state)
     open_store(f, NULL);
     pl_store_close(f->s);
     f->s = NULL;
-    raw_exec(f->path, "UPDATE schema_version SET version = 2");
+    raw_exec(f->path, "UPDATE schema_version SET version = 3");
     RC(pl_store_open_sqlite(f->path, NULL, &s, err, sizeof err), PL_STORE_E_VERSION);
     assert_null(s);
     assert_non_null(strstr(err, "newer"));
-    /* Refusing changed nothing: the version is still 2, so a second try refuses again. */
+    /* Refusing changed nothing: the version is still 3, so a second try refuses again. */
     RC(pl_store_open_sqlite(f->path, NULL, &s, err, sizeof err), PL_STORE_E_VERSION);
 }
 
