@@ -268,7 +268,7 @@ static inline PL_NODISCARD int pl_store_account_get(pl_store *s, const char *use
  * (no such account), PL_STORE_E_EXISTS (the device id is taken, or was ever used by a device
  * of this account that has been removed: device ids are never reused, so a sender's old
  * session can never reach a new device) or PL_STORE_E_LIMIT (the account already has
- * max_devices devices; checked after the id).
+ * max_devices devices; checked after the id, so a taken id is always _EXISTS).
  */
 static inline PL_NODISCARD int pl_store_device_add(pl_store *s, const char *username,
                                                    const pl_store_device *device)

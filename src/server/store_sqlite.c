@@ -382,23 +382,23 @@ static int account_id(pl__sq *s, const char *username, int64_t *id)
     return r;
 }
 
-/* PL_STORE_E_EXISTS if the account once had a device with this id that was removed. */
-static int device_retired(pl__sq *s, int64_t acct, uint32_t device_id)
+/* PL_STORE_E_EXISTS if the account has a device with this id or had one that was removed. */
+static int device_id_used(pl__sq *s, int64_t acct, uint32_t device_id)
 {
     sqlite3_stmt *st;
     int r, rc;
 
-    if (!(st = pl__sq_stmt(s, PL__SQ_DEVICE_RETIRED, &r)))
+    if (!(st = pl__sq_stmt(s, PL__SQ_DEVICE_ID_USED, &r)))
         return r;
     if ((rc = sqlite3_bind_int64(st, 1, acct)) != SQLITE_OK ||
         (rc = sqlite3_bind_int64(st, 2, device_id)) != SQLITE_OK)
         r = pl__sq_fail(s, rc, "bind");
     else if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        r = pl__sq_error(s, PL_STORE_E_EXISTS, "device id was used by a removed device");
+        r = pl__sq_error(s, PL_STORE_E_EXISTS, "device id taken or retired");
     else if (rc == SQLITE_DONE)
         r = PL_STORE_OK;
     else
-        r = pl__sq_fail(s, rc, "find removed device");
+        r = pl__sq_fail(s, rc, "look up device id");
     sqlite3_reset(st);
     return r;
 }
@@ -415,7 +415,7 @@ static int sq_device_add(pl_store *store, const char *username, const pl_store_d
     if ((r = pl__sq_begin(s)) != PL_STORE_OK)
         return r;
     if ((r = account_id(s, username, &acct)) != PL_STORE_OK ||
-        (r = device_retired(s, acct, device->device_id)) != PL_STORE_OK)
+        (r = device_id_used(s, acct, device->device_id)) != PL_STORE_OK)
         goto out;
     if (!(st = pl__sq_stmt(s, PL__SQ_DEVICE_COUNT, &r)))
         goto out;

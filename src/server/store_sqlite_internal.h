@@ -34,7 +34,9 @@
     XX(DEVICE_DELETE, "DELETE FROM devices WHERE id = ?1")                                         \
     XX(DEVICE_RETIRE, "INSERT OR IGNORE INTO removed_devices(account_id, device_id)"               \
                       " SELECT account_id, device_id FROM devices WHERE id = ?1")                  \
-    XX(DEVICE_RETIRED, "SELECT 1 FROM removed_devices WHERE account_id = ?1 AND device_id = ?2")   \
+    XX(DEVICE_ID_USED, "SELECT 1 FROM devices WHERE account_id = ?1 AND device_id = ?2"            \
+                       " UNION ALL SELECT 1 FROM removed_devices"                                  \
+                       " WHERE account_id = ?1 AND device_id = ?2")                                \
     XX(DEVICE_LIST, "SELECT d.device_id, d.record, d.identity_key, d.created_at FROM devices d"    \
                     " JOIN accounts a ON a.id = d.account_id WHERE a.username = ?1"                \
                     " ORDER BY d.device_id LIMIT ?2")                                              \
