@@ -470,12 +470,12 @@ static int send_first_ts(pl__sq *s, int64_t ref, const uint8_t *id, int64_t *fir
         (rc = sqlite3_bind_blob(st, 2, id, PL_STORE_CLIENT_MESSAGE_ID_BYTES, SQLITE_STATIC)) !=
             SQLITE_OK)
         r = pl__sq_fail(s, rc, "bind");
-    else if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        r = (*first = sqlite3_column_int64(st, 0)) < 0
-                ? pl__sq_error(s, PL_STORE_E_CORRUPT, "negative send record time")
-                : PL_STORE_OK;
-    else
+    else if ((rc = sqlite3_step(st)) != SQLITE_ROW)
         r = pl__sq_fail(s, rc, "find send record"); /* DONE too: the insert just clashed */
+    else if ((*first = sqlite3_column_int64(st, 0)) < 0)
+        r = pl__sq_error(s, PL_STORE_E_CORRUPT, "negative send record time");
+    else
+        r = PL_STORE_OK;
     sqlite3_reset(st);
     return r;
 }
