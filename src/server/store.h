@@ -201,6 +201,8 @@ struct pl_store_ops {
     int (*batch_begin)(pl_store *s);
     int (*batch_commit)(pl_store *s);
     void (*batch_rollback)(pl_store *s);
+    int (*group_begin)(pl_store *s);
+    int (*group_end)(pl_store *s, int keep);
 };
 
 /* The handle's public head. A backend embeds it as its first member; callers treat the
@@ -488,6 +490,24 @@ static inline PL_NODISCARD int pl_store_batch_commit(pl_store *s)
 static inline void pl_store_batch_rollback(pl_store *s)
 {
     s->ops->batch_rollback(s);
+}
+
+/*
+ * Inside a batch, makes the operations until pl_store_group_end one unit: with keep = 0 (or
+ * if releasing fails) every change they made is undone, with keep = 1 they stay in the
+ * batch. For requests that are several operations, such as registering an account with its
+ * first device, or a Send's deduplication record with its envelopes. Groups do not nest.
+ * Returns PL_STORE_OK, PL_STORE_E_INVALID_ARG (no batch, or a group already open),
+ * PL_STORE_E_IO (the batch was lost) or another I/O-class error.
+ */
+static inline PL_NODISCARD int pl_store_group_begin(pl_store *s)
+{
+    return s->ops->group_begin(s);
+}
+
+static inline int pl_store_group_end(pl_store *s, int keep)
+{
+    return s->ops->group_end(s, keep);
 }
 
 #endif

@@ -797,6 +797,7 @@ static int sq_batch_commit(pl_store *store)
     }
     s->batch = PL__SQ_NO_BATCH;
     s->op_open = 0;
+    s->group_open = 0;
     return r;
 }
 
@@ -810,6 +811,46 @@ static void sq_batch_rollback(pl_store *store)
         (void)run(s, PL__SQ_ROLLBACK, "roll back batch");
     s->batch = PL__SQ_NO_BATCH;
     s->op_open = 0;
+    s->group_open = 0;
+}
+
+static int sq_group_begin(pl_store *store)
+{
+    pl__sq *s = (pl__sq *)store;
+    int r;
+
+    if (s->batch == PL__SQ_NO_BATCH || s->group_open || s->op_open)
+        return pl__sq_error(s, PL_STORE_E_INVALID_ARG, "a group needs an open batch, no group");
+    batch_check(s);
+    if (s->batch == PL__SQ_BATCH_LOST)
+        return pl__sq_error(s, PL_STORE_E_IO, "the batch was rolled back by an earlier error");
+    if ((r = run(s, PL__SQ_GROUP_BEGIN, "group savepoint")) == PL_STORE_OK)
+        s->group_open = 1;
+    batch_check(s);
+    return r;
+}
+
+static int sq_group_end(pl_store *store, int keep)
+{
+    pl__sq *s = (pl__sq *)store;
+    int r = PL_STORE_OK;
+
+    if (!s->group_open)
+        return pl__sq_error(s, PL_STORE_E_INVALID_ARG, "no group is open");
+    batch_check(s);
+    if (s->batch == PL__SQ_BATCH_LOST) {
+        s->group_open = 0;
+        return pl__sq_error(s, PL_STORE_E_IO, "the batch was rolled back by an earlier error");
+    }
+    if (keep)
+        r = run(s, PL__SQ_GROUP_RELEASE, "release group");
+    if (!keep || r != PL_STORE_OK) {
+        (void)run(s, PL__SQ_GROUP_ROLLBACK_TO, "roll back group");
+        (void)run(s, PL__SQ_GROUP_RELEASE, "release group");
+    }
+    s->group_open = 0;
+    batch_check(s);
+    return r;
 }
 
 /* ---- Opening, migrations and closing ----------------------------------------------------- */
@@ -856,6 +897,8 @@ static const struct pl_store_ops sq_ops = {
     .batch_begin = sq_batch_begin,
     .batch_commit = sq_batch_commit,
     .batch_rollback = sq_batch_rollback,
+    .group_begin = sq_group_begin,
+    .group_end = sq_group_end,
 };
 
 /* Runs sql and returns its first column of its first row as an integer (0 if no row). */

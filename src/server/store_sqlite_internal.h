@@ -22,6 +22,9 @@
     XX(SAVEPOINT, "SAVEPOINT pl_op")                                                               \
     XX(RELEASE, "RELEASE pl_op")                                                                   \
     XX(ROLLBACK_TO, "ROLLBACK TO pl_op")                                                           \
+    XX(GROUP_BEGIN, "SAVEPOINT pl_group")                                                          \
+    XX(GROUP_RELEASE, "RELEASE pl_group")                                                          \
+    XX(GROUP_ROLLBACK_TO, "ROLLBACK TO pl_group")                                                  \
     XX(DEVICE_REF, "SELECT d.id FROM devices d JOIN accounts a ON a.id = d.account_id"             \
                    " WHERE a.username = ?1 AND d.device_id = ?2")                                  \
     XX(ACCOUNT_INSERT,                                                                             \
@@ -97,7 +100,8 @@ typedef struct pl__sq {
     pl_store_options opt;
     sqlite3_stmt *stmt[PL__SQ_STMT_COUNT];
     enum pl__sq_batch batch;
-    int op_open; /* inside a batch: an operation's savepoint is open */
+    int op_open;    /* inside a batch: an operation's savepoint is open */
+    int group_open; /* inside a batch: a group's savepoint (enclosing operations) is open */
     char err[256];
 } pl__sq;
 

@@ -229,6 +229,35 @@ static void closing_with_an_open_batch_rolls_it_back(void **state)
     assert_int_equal(mailbox_count(f->s, "bob", 1), 0);
 }
 
+/* A group makes several operations one unit inside the batch: undone together, or kept. */
+static void a_group_is_undone_or_kept_as_a_whole(void **state)
+{
+    fixture *f = *state;
+    pl_store_envelope to_bob = make_env("bob", 1, 200, 7);
+    uint8_t id[PL_STORE_CLIENT_MESSAGE_ID_BYTES];
+    size_t failed;
+
+    prepare(f);
+    make_cmid(id, 5);
+    RC(pl_store_group_begin(f->s), PL_STORE_E_INVALID_ARG); /* no batch */
+    RC(pl_store_batch_begin(f->s), PL_STORE_OK);
+    RC(pl_store_group_begin(f->s), PL_STORE_OK);
+    RC(pl_store_group_begin(f->s), PL_STORE_E_INVALID_ARG); /* groups do not nest */
+    RC(pl_store_send_record(f->s, "alice", 1, id, 300, NULL), PL_STORE_OK);
+    RC(pl_store_mailbox_append(f->s, &to_bob, 1, &failed), PL_STORE_OK);
+    RC(pl_store_group_end(f->s, 0), PL_STORE_OK);
+    assert_int_equal(mailbox_count(f->s, "bob", 1), 0);
+    RC(pl_store_group_begin(f->s), PL_STORE_OK);
+    RC(pl_store_send_record(f->s, "alice", 1, id, 301, NULL), PL_STORE_OK); /* was undone */
+    to_bob = make_env("bob", 1, 201, 8);
+    RC(pl_store_mailbox_append(f->s, &to_bob, 1, &failed), PL_STORE_OK);
+    RC(pl_store_group_end(f->s, 1), PL_STORE_OK);
+    RC(pl_store_group_end(f->s, 1), PL_STORE_E_INVALID_ARG); /* none open */
+    RC(pl_store_batch_commit(f->s), PL_STORE_OK);
+    assert_int_equal(mailbox_count(f->s, "bob", 1), 1);
+    RC(pl_store_send_record(f->s, "alice", 1, id, 302, NULL), PL_STORE_E_EXISTS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +267,7 @@ int main(void)
         T(another_handle_reads_the_state_before_an_open_batch),
         T(a_batch_holds_off_other_writers),
         T(closing_with_an_open_batch_rolls_it_back),
+        T(a_group_is_undone_or_kept_as_a_whole),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
