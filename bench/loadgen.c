@@ -592,7 +592,7 @@ static int report_throughput(int nproc)
 {
     uint64_t total = (uint64_t)g.o.pairs * g.o.messages, *lat, rss_end = 0, hwm = 0;
     double wall = g.t_last_delivery > g.t0 ? (double)(g.t_last_delivery - g.t0) / 1e9 : 0;
-    double srv_cpu = (double)(g.srv_cpu1 - g.srv_cpu0) / 1e9, cli_cpu, rate;
+    double srv_cpu, cli_cpu, rate;
     double mbatch = -1, commits = -1, commit_s = -1;
     size_t n = 0, i;
     uint32_t k;
@@ -601,6 +601,7 @@ static int report_throughput(int nproc)
 
     if (g.ru1.ru_utime.tv_sec == 0 && g.ru1.ru_utime.tv_usec == 0)
         record_end(); /* did not finish: measure up to now */
+    srv_cpu = g.srv_cpu1 >= g.srv_cpu0 ? (double)(g.srv_cpu1 - g.srv_cpu0) / 1e9 : 0;
     if (!g.finished && g.t0)
         wall = (double)(uv_hrtime() - g.t0) / 1e9;
     cli_cpu = tv_s(&g.ru1.ru_utime) + tv_s(&g.ru1.ru_stime) - tv_s(&g.ru0.ru_utime) -
@@ -621,6 +622,9 @@ static int report_throughput(int nproc)
         lg_proc_status_kib(g.srv.pid, "VmRSS", &rss_end);
         lg_proc_status_kib(g.srv.pid, "VmHWM", &hwm);
     }
+    /* VmHWM is folded from per-thread counters lazily; a sample can run ahead of it. */
+    if (g.rss_peak_sampled > hwm)
+        hwm = g.rss_peak_sampled;
     if (g.srv.admin_port > 0 &&
         lg_metrics_get(g.srv.admin_host, g.srv.admin_port, metrics, sizeof metrics) == 0) {
         double sum = lg_metric(metrics, "parleyd_commit_batch_envelopes_sum");
