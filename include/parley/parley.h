@@ -14,6 +14,7 @@
 #include "parley/keys.h"
 #include "parley/random.h"
 #include "parley/session.h"
+#include "parley/statement.h"
 
 #define PL_VERSION_STRING "0.1.0"
 

@@ -6,7 +6,7 @@
 
 #include "keys_internal.h"
 
-#define PL__LABELED_MAX 256u
+#define PL__LABELED_MAX 512u
 
 void *pl__secure_alloc(size_t size)
 {

@@ -75,7 +75,7 @@ int pl__x25519(uint8_t out[32], const uint8_t sk[32], const uint8_t pk[32]);
 /* Verifies an Ed25519 signature over label || msg. Returns PL_OK or PL_E_BAD_SIGNATURE. */
 int pl__verify_labeled(const uint8_t sig[64], const char *label, const uint8_t *msg, size_t msg_len,
                        const uint8_t pk[32]);
-/* Signs label || msg (msg_len <= 256). */
+/* Signs label || msg (msg_len <= 512). */
 void pl__sign_labeled(uint8_t sig[64], const char *label, const uint8_t *msg, size_t msg_len,
                       const uint8_t sk[64]);
 
