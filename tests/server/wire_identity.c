@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "parley/keys.h"
+#include "parley/statement.h"
 #include "wire_identity.h"
 
 #define AUTH_LABEL "parley/auth/v1"
@@ -104,6 +105,18 @@ void wi_unique_name(char *out, size_t cap, const char *prefix)
 void wi_auth_signature(const wi_device *d, const uint8_t challenge[32], const uint8_t exporter[32],
                        const char *username, uint8_t sig[64])
 {
+    if (pl_auth_sign(d->dev, challenge, exporter, username, strlen(username), d->id, sig) != PL_OK)
+        fail_msg("pl_auth_sign failed for username \"%s\"", username);
+}
+
+void wi_removal_signature(const wi_account *a, uint32_t device_id, uint8_t sig[64])
+{
+    pl_removal_sign(a->acct, device_id, sig);
+}
+
+void wi_auth_signature_spec(const wi_device *d, const uint8_t challenge[32],
+                            const uint8_t exporter[32], const char *username, uint8_t sig[64])
+{
     uint8_t saved[PL_DEVICE_SAVED_BYTES];
     uint8_t msg[sizeof AUTH_LABEL - 1 + 32 + 32 + 256 + 4];
     size_t ulen = strlen(username), n = 0;
@@ -125,7 +138,7 @@ void wi_auth_signature(const wi_device *d, const uint8_t challenge[32], const ui
     sodium_memzero(saved, sizeof saved);
 }
 
-void wi_removal_signature(const wi_account *a, uint32_t device_id, uint8_t sig[64])
+void wi_removal_signature_spec(const wi_account *a, uint32_t device_id, uint8_t sig[64])
 {
     uint8_t saved[PL_ACCOUNT_SAVED_BYTES];
     uint8_t msg[sizeof REMOVE_LABEL - 1 + PL_PUBKEY_BYTES + 4];

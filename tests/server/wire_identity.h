@@ -8,10 +8,9 @@
  *   removal: "parley/remove-device/v1" || Encode(account key) (33) || device_id u32
  *            Ed25519 by the account key
  *
- * libparley offers no call that signs arbitrary bytes with a device or account key (only
- * pl_account_sign_device and pl_signed_prekey_generate). Until it does, this test code takes
- * the Ed25519 seed out of the saved form (PROTOCOL.md §9.2: account body = seed (32); device
- * body = device_id u32 || seed (32)) and signs with libsodium directly. Test code only.
+ * Both are made with libparley's parley/statement.h. The *_spec variants build the same
+ * statements independently, from the specification's text, signing with the Ed25519 seed
+ * taken from the saved form (PROTOCOL.md §9.2); a test checks that both agree.
  *
  * Failures of the library (out of memory) fail the test (cmocka fail_msg).
  */
@@ -64,6 +63,11 @@ void wi_auth_signature(const wi_device *d, const uint8_t challenge[32], const ui
 
 /* The removal statement's signature (above) for device_id by a's account key. */
 void wi_removal_signature(const wi_account *a, uint32_t device_id, uint8_t sig[64]);
+
+/* The same two signatures, built from PROTOCOL.md's text instead of libparley's API. */
+void wi_auth_signature_spec(const wi_device *d, const uint8_t challenge[32],
+                            const uint8_t exporter[32], const char *username, uint8_t sig[64]);
+void wi_removal_signature_spec(const wi_account *a, uint32_t device_id, uint8_t sig[64]);
 
 /* Writes signed prekey `id` of d, public part (§4.1). */
 void wi_signed_prekey(const wi_device *d, uint32_t id, uint8_t out[PL_SIGNED_PREKEY_PUBLIC_BYTES]);
