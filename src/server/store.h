@@ -24,6 +24,13 @@
  * Errors: every operation returns PL_STORE_OK (0) or a negative PL_STORE_E_* code from
  * PL_STORE_ERRNO_MAP. After an error, pl_store_last_error() gives a one-line explanation.
  * An operation that fails leaves the database exactly as it was (one transaction each).
+ *
+ * Batches: between pl_store_batch_begin and pl_store_batch_commit every write operation of
+ * the handle runs inside the batch's one transaction, each in its own savepoint: an
+ * operation that fails still changes nothing and returns its error as usual, and the batch
+ * goes on. Within a batch an operation's durability comes at pl_store_batch_commit, not at
+ * its own return (so "on disk when it returns" below means "when the batch commits"), and
+ * pl_store_batch_rollback undoes every operation of the batch.
  */
 #ifndef PARLEYD_STORE_H
 #define PARLEYD_STORE_H
@@ -88,6 +95,10 @@ static inline const char *pl_store_errname(int code)
 #define PL_STORE_ONETIME_PREKEYS_MAX 10000u
 /* Sanity bound on one envelope; the server's own limit (96 KiB) is far below. */
 #define PL_STORE_CIPHERTEXT_MAX (16u * 1024u * 1024u)
+/* A client's id for one message it sends, chosen at random by the client. */
+#define PL_STORE_CLIENT_MESSAGE_ID_BYTES 16u
+/* How long pl_store_send_record remembers a (sender device, client message id). */
+#define PL_STORE_SEND_DEDUP_MS (24ull * 3600u * 1000u)
 
 #define PL_STORE_DEFAULT_MAX_DEVICES 6u
 #define PL_STORE_DEFAULT_MAX_ONETIME_PREKEYS 100u
@@ -138,6 +149,9 @@ typedef struct pl_store_envelope {
     uint64_t seq; /* per recipient device: 1, 2, ...; never reused, even after acks */
     const uint8_t *ciphertext;
     size_t ciphertext_len; /* bounded by the caller; at most PL_STORE_CIPHERTEXT_MAX */
+    /* PL_STORE_CLIENT_MESSAGE_ID_BYTES bytes, the sender's id for the message; NULL on
+     * append stores 16 zero bytes. Fetch always sets it. */
+    const uint8_t *client_message_id;
 } pl_store_envelope;
 
 /* Called for each fetched envelope in seq order; return 0 to go on, non-zero to stop. */
@@ -181,6 +195,14 @@ struct pl_store_ops {
     int (*mailbox_count)(pl_store *s, const char *username, uint32_t device_id, uint64_t *count);
     int (*mailbox_expire)(pl_store *s, uint64_t now_ms, pl_store_expire_cb cb, void *ctx,
                           uint64_t *expired);
+    int (*send_record)(pl_store *s, const char *sender, uint32_t sender_device,
+                       const uint8_t client_message_id[PL_STORE_CLIENT_MESSAGE_ID_BYTES],
+                       uint64_t now_ms, uint64_t *first_ts_ms);
+    int (*batch_begin)(pl_store *s);
+    int (*batch_commit)(pl_store *s);
+    void (*batch_rollback)(pl_store *s);
+    int (*group_begin)(pl_store *s);
+    int (*group_end)(pl_store *s, int keep);
 };
 
 /* The handle's public head. A backend embeds it as its first member; callers treat the
@@ -245,8 +267,10 @@ static inline PL_NODISCARD int pl_store_account_get(pl_store *s, const char *use
 /*
  * Adds device->device_id to the account with its record and identity key (the caller has
  * verified the record under the account key). Returns PL_STORE_OK, or PL_STORE_E_NOT_FOUND
- * (no such account), PL_STORE_E_EXISTS (the device id is taken) or PL_STORE_E_LIMIT (the
- * account already has max_devices devices).
+ * (no such account), PL_STORE_E_EXISTS (the device id is taken, or was ever used by a device
+ * of this account that has been removed: device ids are never reused, so a sender's old
+ * session can never reach a new device) or PL_STORE_E_LIMIT (the account already has
+ * max_devices devices; checked after the id, so a taken id is always _EXISTS).
  */
 static inline PL_NODISCARD int pl_store_device_add(pl_store *s, const char *username,
                                                    const pl_store_device *device)
@@ -254,8 +278,9 @@ static inline PL_NODISCARD int pl_store_device_add(pl_store *s, const char *user
     return s->ops->device_add(s, username, device);
 }
 
-/* Removes a device together with its prekeys and its pending envelopes.
- * Returns PL_STORE_OK or PL_STORE_E_NOT_FOUND. */
+/* Removes a device together with its prekeys, its pending envelopes and its send records,
+ * and retires its id for good (pl_store_device_add refuses it from then on), in one
+ * transaction. Returns PL_STORE_OK or PL_STORE_E_NOT_FOUND. */
 static inline PL_NODISCARD int pl_store_device_remove(pl_store *s, const char *username,
                                                       uint32_t device_id)
 {
@@ -338,7 +363,8 @@ static inline PL_NODISCARD int pl_store_onetime_prekey_count(pl_store *s, const 
 /*
  * The group-commit primitive: stores n envelopes (for any devices) in ONE durable
  * transaction, all or nothing, and writes each one's new seq into envs[i].seq. It returns
- * only after the commit is on disk, so the caller may then acknowledge every sender.
+ * only after the commit is on disk, so the caller may then acknowledge every sender (inside
+ * a batch: after pl_store_batch_commit; the seqs hold only if the batch commits).
  * Returns PL_STORE_OK, or, with nothing stored and *failed set to the offending index:
  *   PL_STORE_E_QUOTA      envs[*failed] would take its device past mailbox_quota;
  *   PL_STORE_E_NOT_FOUND  envs[*failed]'s recipient device does not exist;
@@ -355,7 +381,9 @@ static inline PL_NODISCARD int pl_store_mailbox_append(pl_store *s, pl_store_env
 /*
  * Calls cb for up to max pending envelopes of the device whose seq is greater than
  * after_seq, in increasing seq order, stopping early if cb returns non-zero. *fetched (may
- * be NULL) counts the calls. Returns PL_STORE_OK or PL_STORE_E_NOT_FOUND (no such device).
+ * be NULL) counts the calls. Returns PL_STORE_OK or PL_STORE_E_NOT_FOUND (no such device),
+ * or PL_STORE_E_CORRUPT for a damaged row. Each envelope's client_message_id points to
+ * PL_STORE_CLIENT_MESSAGE_ID_BYTES bytes (zeros if it was appended without one).
  * cb must copy what it keeps and must not call into the same handle (a read is in progress).
  */
 static inline PL_NODISCARD int pl_store_mailbox_fetch(pl_store *s, const char *username,
@@ -389,14 +417,97 @@ static inline PL_NODISCARD int pl_store_mailbox_count(pl_store *s, const char *u
  * Deletes every envelope whose server_ts_ms is older than now_ms - retention_ms, in chunks
  * of a few hundred devices per transaction so writers are not held up. After each chunk
  * commits, cb (may be NULL) is told each device's count, for the log line and the metric.
- * *expired (may be NULL) is the total. Returns PL_STORE_OK or an I/O-class error; chunks
- * committed before an error stay expired (and were reported).
+ * *expired (may be NULL) is the total of envelopes. In the same pass, also in chunks, it
+ * prunes the send records (pl_store_send_record) older than now_ms - PL_STORE_SEND_DEDUP_MS;
+ * they are not counted in *expired. Returns PL_STORE_OK or an I/O-class error; chunks
+ * committed before an error stay expired (and were reported). Inside a batch it is refused
+ * with PL_STORE_E_INVALID_ARG (it commits as it goes), changing nothing.
  */
 static inline PL_NODISCARD int pl_store_mailbox_expire(pl_store *s, uint64_t now_ms,
                                                        pl_store_expire_cb cb, void *ctx,
                                                        uint64_t *expired)
 {
     return s->ops->mailbox_expire(s, now_ms, cb, ctx, expired);
+}
+
+/* ---- Send deduplication ------------------------------------------------------------------ */
+
+/*
+ * Records that device sender_device of account sender sent the message client_message_id
+ * at now_ms, so that a resend (the client retrying after a lost answer) can be recognised.
+ * Returns:
+ *   PL_STORE_OK            recorded; *first_ts_ms = now_ms;
+ *   PL_STORE_E_EXISTS      the same (sender, sender_device, client_message_id) was recorded
+ *                          before and not yet pruned (pl_store_mailbox_expire prunes records
+ *                          older than PL_STORE_SEND_DEDUP_MS): nothing is recorded and
+ *                          *first_ts_ms is the time of the first record;
+ *   PL_STORE_E_NOT_FOUND   no such sender device;
+ *   PL_STORE_E_INVALID_ARG client_message_id is NULL, now_ms is past INT64_MAX or the
+ *                          username is out of range.
+ * *first_ts_ms (may be NULL) is 0 on any other error. Durable on return (outside a batch).
+ * Removing the device removes its records.
+ */
+static inline PL_NODISCARD int
+pl_store_send_record(pl_store *s, const char *sender, uint32_t sender_device,
+                     const uint8_t client_message_id[PL_STORE_CLIENT_MESSAGE_ID_BYTES],
+                     uint64_t now_ms, uint64_t *first_ts_ms)
+{
+    return s->ops->send_record(s, sender, sender_device, client_message_id, now_ms, first_ts_ms);
+}
+
+/* ---- Batches ----------------------------------------------------------------------------- */
+
+/*
+ * Opens a batch on the handle (BEGIN IMMEDIATE: it takes the database's write lock, waiting
+ * up to the busy timeout, until commit or rollback). From here every operation of this
+ * handle (appends, acks, send records, prekey claims, device adds, ...) runs inside the
+ * batch in its own savepoint: one that fails rolls back only its own changes and returns its
+ * error as usual; one that succeeds stays pending. Reads see the batch's own writes; other
+ * handles see none of them until the commit. Nothing is durable until pl_store_batch_commit
+ * returns PL_STORE_OK. Returns PL_STORE_OK, PL_STORE_E_INVALID_ARG (a batch is already
+ * open on this handle), PL_STORE_E_BUSY or an I/O-class error (then no batch is open).
+ */
+static inline PL_NODISCARD int pl_store_batch_begin(pl_store *s)
+{
+    return s->ops->batch_begin(s);
+}
+
+/*
+ * Commits the batch in one transaction with one fsync: on PL_STORE_OK every operation that
+ * succeeded inside it is durable. On error nothing of the batch is stored. Either way the
+ * batch is over. Returns PL_STORE_OK, PL_STORE_E_INVALID_ARG (no batch is open) or an
+ * I/O-class error (including when SQLite had to abandon the batch's transaction after an
+ * earlier operation's I/O, memory or lock error; operations between that one and the commit
+ * fail with PL_STORE_E_IO).
+ */
+static inline PL_NODISCARD int pl_store_batch_commit(pl_store *s)
+{
+    return s->ops->batch_commit(s);
+}
+
+/* Undoes every operation of the open batch and ends it. Does nothing without a batch.
+ * Closing a handle with an open batch rolls it back too. */
+static inline void pl_store_batch_rollback(pl_store *s)
+{
+    s->ops->batch_rollback(s);
+}
+
+/*
+ * Inside a batch, makes the operations until pl_store_group_end one unit: with keep = 0 (or
+ * if releasing fails) every change they made is undone, with keep = 1 they stay in the
+ * batch. For requests that are several operations, such as registering an account with its
+ * first device, or a Send's deduplication record with its envelopes. Groups do not nest.
+ * Returns PL_STORE_OK, PL_STORE_E_INVALID_ARG (no batch, or a group already open),
+ * PL_STORE_E_IO (the batch was lost) or another I/O-class error.
+ */
+static inline PL_NODISCARD int pl_store_group_begin(pl_store *s)
+{
+    return s->ops->group_begin(s);
+}
+
+static inline int pl_store_group_end(pl_store *s, int keep)
+{
+    return s->ops->group_end(s, keep);
 }
 
 #endif

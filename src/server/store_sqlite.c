@@ -6,18 +6,33 @@
  * (NORMAL may lose committed transactions on power loss). Every write is one
  * BEGIN IMMEDIATE ... COMMIT; any failure rolls back, so nothing is left half-written.
  *
- * Schema (version 1; the version lives in the one-row table schema_version, and
+ * Batches: pl_store_batch_begin runs BEGIN IMMEDIATE itself and marks the handle; while it
+ * is marked, pl__sq_begin / _commit / _rollback turn into SAVEPOINT / RELEASE /
+ * ROLLBACK TO + RELEASE, so every operation keeps its all-or-nothing contract inside the
+ * batch without knowing about it, and pl_store_batch_commit's COMMIT is the one fsync.
+ * Some errors (I/O, out of memory, a lock lost) make SQLite abandon the whole transaction;
+ * the handle notices (sqlite3_get_autocommit) and marks the batch lost: later operations fail
+ * until the batch ends, and its commit reports the loss, so nothing runs outside the batch
+ * by accident.
+ *
+ * Schema (version 2; the version lives in the one-row table schema_version, and
  * PRAGMA application_id marks the file as parleyd's):
  *   accounts(id, username UNIQUE, account_key, created_at)
  *   devices(id, account_id -> accounts, device_id, record, identity_key, created_at,
  *           next_seq, pending)            UNIQUE(account_id, device_id)
  *   signed_prekeys(device_ref -> devices PRIMARY KEY, public)
  *   onetime_prekeys(device_ref -> devices, key_id, public)   PRIMARY KEY(device_ref, key_id)
- *   envelopes(id, device_ref -> devices, seq, sender, sender_device, server_ts, ciphertext)
- *           UNIQUE(device_ref, seq), INDEX(server_ts)
+ *   envelopes(id, device_ref -> devices, seq, sender, sender_device, server_ts, ciphertext,
+ *           client_message_id)    UNIQUE(device_ref, seq), INDEX(server_ts)
+ *   removed_devices(account_id -> accounts, device_id)   PRIMARY KEY(account_id, device_id)
+ *   sent_messages(device_ref -> devices, client_message_id, first_ts)
+ *           PRIMARY KEY(device_ref, client_message_id), INDEX(first_ts)
  * devices.next_seq is the next sequence number for the device's mailbox and only grows, so a
  * seq is never reused; devices.pending counts its envelopes so quota checks need no scan.
- * Deleting a device cascades to its prekeys and envelopes.
+ * Deleting a device cascades to its prekeys, envelopes and send records; removed_devices
+ * keeps its id so it is never handed out again.
+ * Version 2 added removed_devices, sent_messages and envelopes.client_message_id (16 zero
+ * bytes for envelopes stored before).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,7 +45,7 @@
 #include "store_sqlite_internal.h"
 
 #define SQ_APPLICATION_ID 0x506c7944 /* "PlyD" */
-#define SQ_SCHEMA_VERSION 1
+#define SQ_SCHEMA_VERSION 2
 
 /* migrations[i] takes the schema from version i to i + 1. Append; never edit. */
 static const char *const migrations[SQ_SCHEMA_VERSION] = {
@@ -51,6 +66,17 @@ static const char *const migrations[SQ_SCHEMA_VERSION] = {
     " seq INTEGER NOT NULL, sender TEXT NOT NULL, sender_device INTEGER NOT NULL,"
     " server_ts INTEGER NOT NULL, ciphertext BLOB NOT NULL, UNIQUE(device_ref, seq)) STRICT;"
     "CREATE INDEX envelopes_by_time ON envelopes(server_ts);",
+    /* 1 -> 2: retired device ids, client message ids, send deduplication. */
+    "CREATE TABLE removed_devices(account_id INTEGER NOT NULL"
+    " REFERENCES accounts(id) ON DELETE CASCADE, device_id INTEGER NOT NULL,"
+    " PRIMARY KEY(account_id, device_id)) STRICT, WITHOUT ROWID;"
+    "ALTER TABLE envelopes ADD COLUMN client_message_id BLOB NOT NULL"
+    " DEFAULT x'00000000000000000000000000000000';"
+    "CREATE TABLE sent_messages(device_ref INTEGER NOT NULL"
+    " REFERENCES devices(id) ON DELETE CASCADE, client_message_id BLOB NOT NULL,"
+    " first_ts INTEGER NOT NULL, PRIMARY KEY(device_ref, client_message_id)) STRICT,"
+    " WITHOUT ROWID;"
+    "CREATE INDEX sent_messages_by_time ON sent_messages(first_ts);",
 };
 
 static const char *const stmt_sql[PL__SQ_STMT_COUNT] = {
@@ -150,25 +176,64 @@ static int run(pl__sq *s, enum pl__sq_stmt_id id, const char *what)
     return step_done(s, st, what);
 }
 
+/* Inside a batch: notices that SQLite has rolled the batch's whole transaction back. */
+static void batch_check(pl__sq *s)
+{
+    if (s->batch == PL__SQ_BATCH_OPEN && sqlite3_get_autocommit(s->db)) {
+        s->batch = PL__SQ_BATCH_LOST;
+        s->op_open = 0;
+    }
+}
+
 int pl__sq_begin(pl__sq *s)
 {
-    return run(s, PL__SQ_BEGIN, "begin");
+    int r;
+
+    if (s->batch == PL__SQ_NO_BATCH)
+        return run(s, PL__SQ_BEGIN, "begin");
+    batch_check(s);
+    if (s->batch == PL__SQ_BATCH_LOST)
+        return pl__sq_error(s, PL_STORE_E_IO, "the batch was rolled back by an earlier error");
+    if ((r = run(s, PL__SQ_SAVEPOINT, "savepoint")) == PL_STORE_OK)
+        s->op_open = 1;
+    else
+        batch_check(s);
+    return r;
 }
 
 int pl__sq_commit(pl__sq *s)
 {
-    int r = run(s, PL__SQ_COMMIT, "commit");
+    int r;
 
-    if (r != PL_STORE_OK)
+    if (s->batch == PL__SQ_NO_BATCH) {
+        if ((r = run(s, PL__SQ_COMMIT, "commit")) != PL_STORE_OK)
+            pl__sq_rollback(s);
+        return r;
+    }
+    /* The batch's COMMIT will make this durable; RELEASE keeps the changes in it. */
+    if ((r = run(s, PL__SQ_RELEASE, "release savepoint")) == PL_STORE_OK)
+        s->op_open = 0;
+    else
         pl__sq_rollback(s);
     return r;
 }
 
 void pl__sq_rollback(pl__sq *s)
 {
-    /* After some errors SQLite has already rolled back; then there is nothing to undo. */
-    if (!sqlite3_get_autocommit(s->db))
-        (void)run(s, PL__SQ_ROLLBACK, "rollback");
+    if (s->batch == PL__SQ_NO_BATCH) {
+        /* After some errors SQLite has already rolled back; then there is nothing to undo. */
+        if (!sqlite3_get_autocommit(s->db))
+            (void)run(s, PL__SQ_ROLLBACK, "rollback");
+        return;
+    }
+    batch_check(s);
+    if (!s->op_open)
+        return;
+    /* ROLLBACK TO undoes the operation but keeps its savepoint open; RELEASE ends it. */
+    (void)run(s, PL__SQ_ROLLBACK_TO, "roll back savepoint");
+    (void)run(s, PL__SQ_RELEASE, "release savepoint");
+    s->op_open = 0;
+    batch_check(s);
 }
 
 int pl__sq_check_username(pl__sq *s, const char *username)
@@ -233,19 +298,27 @@ static int sq_account_create(pl_store *store, const char *username,
 
     if ((r = pl__sq_check_username(s, username)) != PL_STORE_OK)
         return r;
-    if (!(st = pl__sq_stmt(s, PL__SQ_ACCOUNT_INSERT, &r)))
+    /* One INSERT would be atomic alone, but inside a batch it must not run outside it. */
+    if ((r = pl__sq_begin(s)) != PL_STORE_OK)
         return r;
+    if (!(st = pl__sq_stmt(s, PL__SQ_ACCOUNT_INSERT, &r)))
+        goto out;
     if ((rc = sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC)) != SQLITE_OK ||
         (rc = sqlite3_bind_blob(st, 2, account_key, PL_PUBKEY_BYTES, SQLITE_STATIC)) != SQLITE_OK ||
         (rc = sqlite3_bind_int64(st, 3, (sqlite3_int64)created_at_ms)) != SQLITE_OK) {
         r = pl__sq_fail(s, rc, "bind");
         sqlite3_reset(st);
-        return r;
+        goto out;
     }
-    /* A single INSERT is its own durable transaction. */
-    r = step_done(s, st, "create account");
-    if (r == PL_STORE_E_EXISTS)
-        r = pl__sq_error(s, r, "username taken");
+    if ((r = step_done(s, st, "create account")) != PL_STORE_OK) {
+        if (r == PL_STORE_E_EXISTS)
+            r = pl__sq_error(s, r, "username taken");
+        goto out;
+    }
+    r = pl__sq_commit(s);
+out:
+    if (r != PL_STORE_OK)
+        pl__sq_rollback(s);
     return r;
 }
 
@@ -309,6 +382,27 @@ static int account_id(pl__sq *s, const char *username, int64_t *id)
     return r;
 }
 
+/* PL_STORE_E_EXISTS if the account has a device with this id or had one that was removed. */
+static int device_id_used(pl__sq *s, int64_t acct, uint32_t device_id)
+{
+    sqlite3_stmt *st;
+    int r, rc;
+
+    if (!(st = pl__sq_stmt(s, PL__SQ_DEVICE_ID_USED, &r)))
+        return r;
+    if ((rc = sqlite3_bind_int64(st, 1, acct)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 2, device_id)) != SQLITE_OK)
+        r = pl__sq_fail(s, rc, "bind");
+    else if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        r = pl__sq_error(s, PL_STORE_E_EXISTS, "device id taken or retired");
+    else if (rc == SQLITE_DONE)
+        r = PL_STORE_OK;
+    else
+        r = pl__sq_fail(s, rc, "look up device id");
+    sqlite3_reset(st);
+    return r;
+}
+
 static int sq_device_add(pl_store *store, const char *username, const pl_store_device *device)
 {
     pl__sq *s = (pl__sq *)store;
@@ -320,7 +414,8 @@ static int sq_device_add(pl_store *store, const char *username, const pl_store_d
         return r;
     if ((r = pl__sq_begin(s)) != PL_STORE_OK)
         return r;
-    if ((r = account_id(s, username, &acct)) != PL_STORE_OK)
+    if ((r = account_id(s, username, &acct)) != PL_STORE_OK ||
+        (r = device_id_used(s, acct, device->device_id)) != PL_STORE_OK)
         goto out;
     if (!(st = pl__sq_stmt(s, PL__SQ_DEVICE_COUNT, &r)))
         goto out;
@@ -371,6 +466,15 @@ static int sq_device_remove(pl_store *store, const char *username, uint32_t devi
     if ((r = pl__sq_begin(s)) != PL_STORE_OK)
         return r;
     if ((r = pl__sq_device_ref(s, username, device_id, &ref)) != PL_STORE_OK)
+        goto out;
+    /* Retire the id first: the row it copies from is deleted next. */
+    if (!(st = pl__sq_stmt(s, PL__SQ_DEVICE_RETIRE, &r)))
+        goto out;
+    if ((rc = sqlite3_bind_int64(st, 1, ref)) != SQLITE_OK) {
+        r = pl__sq_fail(s, rc, "bind");
+        goto out;
+    }
+    if ((r = step_done(s, st, "retire device id")) != PL_STORE_OK)
         goto out;
     if (!(st = pl__sq_stmt(s, PL__SQ_DEVICE_DELETE, &r)))
         goto out;
@@ -661,6 +765,94 @@ static int sq_onetime_prekey_count(pl_store *store, const char *username, uint32
     return otk_count(s, ref, count);
 }
 
+/* ---- Batches ----------------------------------------------------------------------------- */
+
+static int sq_batch_begin(pl_store *store)
+{
+    pl__sq *s = (pl__sq *)store;
+    int r;
+
+    if (s->batch != PL__SQ_NO_BATCH)
+        return pl__sq_error(s, PL_STORE_E_INVALID_ARG, "a batch is already open");
+    if ((r = run(s, PL__SQ_BEGIN, "begin batch")) != PL_STORE_OK)
+        return r;
+    s->batch = PL__SQ_BATCH_OPEN;
+    s->op_open = 0;
+    return PL_STORE_OK;
+}
+
+static int sq_batch_commit(pl_store *store)
+{
+    pl__sq *s = (pl__sq *)store;
+    int r;
+
+    if (s->batch == PL__SQ_NO_BATCH)
+        return pl__sq_error(s, PL_STORE_E_INVALID_ARG, "no batch is open");
+    batch_check(s);
+    if (s->batch == PL__SQ_BATCH_LOST) {
+        r = pl__sq_error(s, PL_STORE_E_IO, "the batch was rolled back by an earlier error");
+    } else if ((r = run(s, PL__SQ_COMMIT, "commit batch")) != PL_STORE_OK &&
+               !sqlite3_get_autocommit(s->db)) {
+        (void)run(s, PL__SQ_ROLLBACK, "roll back batch");
+    }
+    s->batch = PL__SQ_NO_BATCH;
+    s->op_open = 0;
+    s->group_open = 0;
+    return r;
+}
+
+static void sq_batch_rollback(pl_store *store)
+{
+    pl__sq *s = (pl__sq *)store;
+
+    if (s->batch == PL__SQ_NO_BATCH)
+        return;
+    if (!sqlite3_get_autocommit(s->db))
+        (void)run(s, PL__SQ_ROLLBACK, "roll back batch");
+    s->batch = PL__SQ_NO_BATCH;
+    s->op_open = 0;
+    s->group_open = 0;
+}
+
+static int sq_group_begin(pl_store *store)
+{
+    pl__sq *s = (pl__sq *)store;
+    int r;
+
+    if (s->batch == PL__SQ_NO_BATCH || s->group_open || s->op_open)
+        return pl__sq_error(s, PL_STORE_E_INVALID_ARG, "a group needs an open batch, no group");
+    batch_check(s);
+    if (s->batch == PL__SQ_BATCH_LOST)
+        return pl__sq_error(s, PL_STORE_E_IO, "the batch was rolled back by an earlier error");
+    if ((r = run(s, PL__SQ_GROUP_BEGIN, "group savepoint")) == PL_STORE_OK)
+        s->group_open = 1;
+    batch_check(s);
+    return r;
+}
+
+static int sq_group_end(pl_store *store, int keep)
+{
+    pl__sq *s = (pl__sq *)store;
+    int r = PL_STORE_OK;
+
+    if (!s->group_open)
+        return pl__sq_error(s, PL_STORE_E_INVALID_ARG, "no group is open");
+    batch_check(s);
+    if (s->batch == PL__SQ_BATCH_LOST) {
+        s->group_open = 0;
+        return pl__sq_error(s, PL_STORE_E_IO, "the batch was rolled back by an earlier error");
+    }
+    if (keep)
+        r = run(s, PL__SQ_GROUP_RELEASE, "release group");
+    if (!keep || r != PL_STORE_OK) {
+        (void)run(s, PL__SQ_GROUP_ROLLBACK_TO, "roll back group");
+        (void)run(s, PL__SQ_GROUP_RELEASE, "release group");
+    }
+    s->group_open = 0;
+    batch_check(s);
+    return r;
+}
+
 /* ---- Opening, migrations and closing ----------------------------------------------------- */
 
 static const char *sq_last_error(const pl_store *store)
@@ -701,6 +893,12 @@ static const struct pl_store_ops sq_ops = {
     .mailbox_ack = pl__sq_mailbox_ack,
     .mailbox_count = pl__sq_mailbox_count,
     .mailbox_expire = pl__sq_mailbox_expire,
+    .send_record = pl__sq_send_record,
+    .batch_begin = sq_batch_begin,
+    .batch_commit = sq_batch_commit,
+    .batch_rollback = sq_batch_rollback,
+    .group_begin = sq_group_begin,
+    .group_end = sq_group_end,
 };
 
 /* Runs sql and returns its first column of its first row as an integer (0 if no row). */

@@ -19,6 +19,12 @@
     XX(BEGIN, "BEGIN IMMEDIATE")                                                                   \
     XX(COMMIT, "COMMIT")                                                                           \
     XX(ROLLBACK, "ROLLBACK")                                                                       \
+    XX(SAVEPOINT, "SAVEPOINT pl_op")                                                               \
+    XX(RELEASE, "RELEASE pl_op")                                                                   \
+    XX(ROLLBACK_TO, "ROLLBACK TO pl_op")                                                           \
+    XX(GROUP_BEGIN, "SAVEPOINT pl_group")                                                          \
+    XX(GROUP_RELEASE, "RELEASE pl_group")                                                          \
+    XX(GROUP_ROLLBACK_TO, "ROLLBACK TO pl_group")                                                  \
     XX(DEVICE_REF, "SELECT d.id FROM devices d JOIN accounts a ON a.id = d.account_id"             \
                    " WHERE a.username = ?1 AND d.device_id = ?2")                                  \
     XX(ACCOUNT_INSERT,                                                                             \
@@ -29,6 +35,11 @@
        "INSERT INTO devices(account_id, device_id, record, identity_key, created_at)"              \
        " VALUES (?1, ?2, ?3, ?4, ?5)")                                                             \
     XX(DEVICE_DELETE, "DELETE FROM devices WHERE id = ?1")                                         \
+    XX(DEVICE_RETIRE, "INSERT OR IGNORE INTO removed_devices(account_id, device_id)"               \
+                      " SELECT account_id, device_id FROM devices WHERE id = ?1")                  \
+    XX(DEVICE_ID_USED, "SELECT 1 FROM devices WHERE account_id = ?1 AND device_id = ?2"            \
+                       " UNION ALL SELECT 1 FROM removed_devices"                                  \
+                       " WHERE account_id = ?1 AND device_id = ?2")                                \
     XX(DEVICE_LIST, "SELECT d.device_id, d.record, d.identity_key, d.created_at FROM devices d"    \
                     " JOIN accounts a ON a.id = d.account_id WHERE a.username = ?1"                \
                     " ORDER BY d.device_id LIMIT ?2")                                              \
@@ -46,9 +57,9 @@
     XX(MB_RESERVE, "UPDATE devices SET next_seq = next_seq + 1, pending = pending + 1"             \
                    " WHERE id = ?1 RETURNING next_seq - 1, pending")                               \
     XX(MB_INSERT, "INSERT INTO envelopes(device_ref, seq, sender, sender_device, server_ts,"       \
-                  " ciphertext) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                  \
-    XX(MB_FETCH, "SELECT seq, sender, sender_device, server_ts, ciphertext FROM envelopes"         \
-                 " WHERE device_ref = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")                      \
+                  " ciphertext, client_message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")           \
+    XX(MB_FETCH, "SELECT seq, sender, sender_device, server_ts, ciphertext, client_message_id"     \
+                 " FROM envelopes WHERE device_ref = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")       \
     XX(MB_ACK, "DELETE FROM envelopes WHERE device_ref = ?1 AND seq = ?2")                         \
     XX(MB_PENDING_SUB, "UPDATE devices SET pending = pending - ?2 WHERE id = ?1")                  \
     XX(MB_COUNT, "SELECT pending FROM devices WHERE id = ?1")                                      \
@@ -59,7 +70,15 @@
                        " INDEXED BY envelopes_by_time WHERE server_ts < ?1 LIMIT ?2) x"            \
                        " JOIN devices d ON d.id = x.device_ref"                                    \
                        " JOIN accounts a ON a.id = d.account_id")                                  \
-    XX(MB_EXPIRE_DELETE, "DELETE FROM envelopes WHERE device_ref = ?1 AND server_ts < ?2")
+    XX(MB_EXPIRE_DELETE, "DELETE FROM envelopes WHERE device_ref = ?1 AND server_ts < ?2")         \
+    XX(SEND_FIND, "SELECT first_ts FROM sent_messages WHERE device_ref = ?1"                       \
+                  " AND client_message_id = ?2")                                                   \
+    XX(SEND_INSERT, "INSERT INTO sent_messages(device_ref, client_message_id, first_ts)"           \
+                    " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")                                 \
+    /* DELETE ... LIMIT needs a compile-time option; a row-value IN does the same. */              \
+    XX(SEND_PRUNE, "DELETE FROM sent_messages WHERE (device_ref, client_message_id) IN"            \
+                   " (SELECT device_ref, client_message_id FROM sent_messages"                     \
+                   " INDEXED BY sent_messages_by_time WHERE first_ts < ?1 LIMIT ?2)")
 
 enum pl__sq_stmt_id {
 #define PL__SQ_STMT_ENUM(id, sql) PL__SQ_##id,
@@ -68,11 +87,21 @@ enum pl__sq_stmt_id {
         PL__SQ_STMT_COUNT
 };
 
+/* Where a handle stands with respect to batches (pl_store_batch_*). */
+enum pl__sq_batch {
+    PL__SQ_NO_BATCH = 0, /* each operation is its own BEGIN IMMEDIATE ... COMMIT */
+    PL__SQ_BATCH_OPEN,   /* inside BEGIN IMMEDIATE; each operation is a SAVEPOINT */
+    PL__SQ_BATCH_LOST    /* SQLite rolled the batch's transaction back after an error */
+};
+
 typedef struct pl__sq {
     pl_store base; /* first: the function table */
     sqlite3 *db;
     pl_store_options opt;
     sqlite3_stmt *stmt[PL__SQ_STMT_COUNT];
+    enum pl__sq_batch batch;
+    int op_open;    /* inside a batch: an operation's savepoint is open */
+    int group_open; /* inside a batch: a group's savepoint (enclosing operations) is open */
     char err[256];
 } pl__sq;
 
@@ -83,7 +112,13 @@ int pl__sq_error(pl__sq *s, int code, const char *msg);
 /* Returns the cached statement id, reset and unbound, with *rc = PL_STORE_OK; or NULL with
  * s->err set and *rc the store error. */
 sqlite3_stmt *pl__sq_stmt(pl__sq *s, enum pl__sq_stmt_id id, int *rc);
-/* BEGIN IMMEDIATE / COMMIT; rollback never fails from the caller's view. */
+/*
+ * One write operation's transaction. Outside a batch: BEGIN IMMEDIATE / COMMIT (durable) /
+ * ROLLBACK. Inside a batch: SAVEPOINT / RELEASE / ROLLBACK TO + RELEASE, so a failing
+ * operation undoes only its own changes; begin fails with PL_STORE_E_IO once the batch's
+ * transaction is lost. A failed commit has already rolled back; rollback never fails from
+ * the caller's view and may be called again after a failed commit.
+ */
 int pl__sq_begin(pl__sq *s);
 int pl__sq_commit(pl__sq *s);
 void pl__sq_rollback(pl__sq *s);
@@ -103,5 +138,8 @@ int pl__sq_mailbox_count(pl_store *store, const char *username, uint32_t device_
                          uint64_t *count);
 int pl__sq_mailbox_expire(pl_store *store, uint64_t now_ms, pl_store_expire_cb cb, void *ctx,
                           uint64_t *expired);
+int pl__sq_send_record(pl_store *store, const char *sender, uint32_t sender_device,
+                       const uint8_t client_message_id[PL_STORE_CLIENT_MESSAGE_ID_BYTES],
+                       uint64_t now_ms, uint64_t *first_ts_ms);
 
 #endif

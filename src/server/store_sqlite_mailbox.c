@@ -1,6 +1,7 @@
 /*
  * store_sqlite_mailbox.c: per-device mailboxes in the SQLite backend: group-commit append,
- * ordered fetch, idempotent ack, counts and retention expiry.
+ * ordered fetch, idempotent ack, counts and retention expiry; and the send records that
+ * deduplicate a client's resends, pruned by the same expiry pass.
  *
  * Invariants, kept inside each transaction:
  *   - devices.next_seq is greater than every seq the device's mailbox has ever held, so seqs
@@ -18,6 +19,10 @@
 
 /* Devices handled per expiry transaction: bounds how long one chunk holds the write lock. */
 #define SQ_EXPIRE_CHUNK 128
+/* Send records deleted per pruning transaction, for the same reason. */
+#define SQ_PRUNE_CHUNK 1024
+
+static const uint8_t zero_message_id[PL_STORE_CLIENT_MESSAGE_ID_BYTES];
 
 /* Binds a blob that may be empty (SQLite binds NULL for a NULL pointer). */
 static int bind_bytes(sqlite3_stmt *st, int col, const uint8_t *p, size_t len)
@@ -76,7 +81,10 @@ static int insert_envelope(pl__sq *s, int64_t ref, uint64_t seq, const pl_store_
         (rc = sqlite3_bind_text(st, 3, e->sender, -1, SQLITE_STATIC)) != SQLITE_OK ||
         (rc = sqlite3_bind_int64(st, 4, e->sender_device)) != SQLITE_OK ||
         (rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)e->server_ts_ms)) != SQLITE_OK ||
-        (rc = bind_bytes(st, 6, e->ciphertext, e->ciphertext_len)) != SQLITE_OK) {
+        (rc = bind_bytes(st, 6, e->ciphertext, e->ciphertext_len)) != SQLITE_OK ||
+        (rc =
+             sqlite3_bind_blob(st, 7, e->client_message_id ? e->client_message_id : zero_message_id,
+                               PL_STORE_CLIENT_MESSAGE_ID_BYTES, SQLITE_STATIC)) != SQLITE_OK) {
         r = pl__sq_fail(s, rc, "bind");
         sqlite3_reset(st);
         return r;
@@ -167,8 +175,10 @@ int pl__sq_mailbox_fetch(pl_store *store, const char *username, uint32_t device_
         const unsigned char *sender = sqlite3_column_text(st, 1);
         const void *ct = sqlite3_column_blob(st, 4);
         int ct_len = sqlite3_column_bytes(st, 4);
+        const void *cmid = sqlite3_column_blob(st, 5);
+        int cmid_len = sqlite3_column_bytes(st, 5);
 
-        if (!sender || ct_len < 0) {
+        if (!sender || ct_len < 0 || !cmid || cmid_len != PL_STORE_CLIENT_MESSAGE_ID_BYTES) {
             r = pl__sq_error(s, PL_STORE_E_CORRUPT, "stored envelope is damaged");
             goto out;
         }
@@ -181,6 +191,7 @@ int pl__sq_mailbox_fetch(pl_store *store, const char *username, uint32_t device_
         e.server_ts_ms = (uint64_t)sqlite3_column_int64(st, 3);
         e.ciphertext = ct ? ct : (const void *)"";
         e.ciphertext_len = (size_t)ct_len;
+        e.client_message_id = cmid;
         count++;
         if (cb(ctx, &e) != 0)
             goto out;
@@ -349,17 +360,15 @@ out:
     return r;
 }
 
-int pl__sq_mailbox_expire(pl_store *store, uint64_t now_ms, pl_store_expire_cb cb, void *ctx,
-                          uint64_t *expired)
+/* Expires envelopes chunk by chunk; *total counts them, reported or not before an error. */
+static int expire_envelopes(pl__sq *s, uint64_t now_ms, pl_store_expire_cb cb, void *ctx,
+                            uint64_t *total)
 {
-    pl__sq *s = (pl__sq *)store;
     struct expired_device dev[SQ_EXPIRE_CHUNK];
-    uint64_t total = 0, cutoff;
+    uint64_t cutoff;
     size_t n, i;
     int r;
 
-    if (expired)
-        *expired = 0;
     if (now_ms <= s->opt.retention_ms)
         return PL_STORE_OK;
     cutoff = now_ms - s->opt.retention_ms;
@@ -369,14 +378,156 @@ int pl__sq_mailbox_expire(pl_store *store, uint64_t now_ms, pl_store_expire_cb c
         if ((r = expire_chunk(s, (int64_t)cutoff, dev, &n)) != PL_STORE_OK)
             break;
         for (i = 0; i < n; i++) {
-            total += dev[i].count;
+            *total += dev[i].count;
             if (cb && dev[i].count)
                 cb(ctx, dev[i].username, dev[i].device_id, dev[i].count);
         }
         if (n < SQ_EXPIRE_CHUNK)
             break;
     }
+    return r;
+}
+
+/* Deletes up to SQ_PRUNE_CHUNK send records older than cutoff in one transaction. */
+static int prune_chunk(pl__sq *s, int64_t cutoff, int *deleted)
+{
+    sqlite3_stmt *st;
+    int r, rc;
+
+    *deleted = 0;
+    if ((r = pl__sq_begin(s)) != PL_STORE_OK)
+        return r;
+    if (!(st = pl__sq_stmt(s, PL__SQ_SEND_PRUNE, &r)))
+        goto out;
+    if ((rc = sqlite3_bind_int64(st, 1, cutoff)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 2, SQ_PRUNE_CHUNK)) != SQLITE_OK) {
+        r = pl__sq_fail(s, rc, "bind");
+        goto out;
+    }
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        r = pl__sq_fail(s, rc, "prune send records");
+        goto out;
+    }
+    if ((r = pl__sq_commit(s)) != PL_STORE_OK)
+        goto out;
+    *deleted = sqlite3_changes(s->db);
+out:
+    if (r != PL_STORE_OK)
+        pl__sq_rollback(s);
+    return r;
+}
+
+/* Deletes the send records older than PL_STORE_SEND_DEDUP_MS before now_ms. */
+static int prune_sends(pl__sq *s, uint64_t now_ms)
+{
+    uint64_t cutoff;
+    int deleted = 0;
+    int r;
+
+    if (now_ms <= PL_STORE_SEND_DEDUP_MS)
+        return PL_STORE_OK;
+    cutoff = now_ms - PL_STORE_SEND_DEDUP_MS;
+    if (cutoff > INT64_MAX)
+        cutoff = INT64_MAX;
+    do {
+        r = prune_chunk(s, (int64_t)cutoff, &deleted);
+    } while (r == PL_STORE_OK && deleted >= SQ_PRUNE_CHUNK);
+    return r;
+}
+
+int pl__sq_mailbox_expire(pl_store *store, uint64_t now_ms, pl_store_expire_cb cb, void *ctx,
+                          uint64_t *expired)
+{
+    pl__sq *s = (pl__sq *)store;
+    uint64_t total = 0;
+    int r;
+
+    if (expired)
+        *expired = 0;
+    /* Its chunks commit one by one; a batch would hold them all until its own commit. */
+    if (s->batch != PL__SQ_NO_BATCH)
+        return pl__sq_error(s, PL_STORE_E_INVALID_ARG, "mailbox expiry cannot run in a batch");
+    if ((r = expire_envelopes(s, now_ms, cb, ctx, &total)) == PL_STORE_OK)
+        r = prune_sends(s, now_ms);
     if (expired)
         *expired = total;
+    return r;
+}
+
+/* ---- Send deduplication ----------------------------------------------------------------- */
+
+/* Looks up the first time of an existing send record: PL_STORE_OK or an I/O-class error. */
+static int send_first_ts(pl__sq *s, int64_t ref, const uint8_t *id, int64_t *first)
+{
+    sqlite3_stmt *st;
+    int r, rc;
+
+    if (!(st = pl__sq_stmt(s, PL__SQ_SEND_FIND, &r)))
+        return r;
+    if ((rc = sqlite3_bind_int64(st, 1, ref)) != SQLITE_OK ||
+        (rc = sqlite3_bind_blob(st, 2, id, PL_STORE_CLIENT_MESSAGE_ID_BYTES, SQLITE_STATIC)) !=
+            SQLITE_OK)
+        r = pl__sq_fail(s, rc, "bind");
+    else if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+        r = pl__sq_fail(s, rc, "find send record"); /* DONE too: the insert just clashed */
+    else if ((*first = sqlite3_column_int64(st, 0)) < 0)
+        r = pl__sq_error(s, PL_STORE_E_CORRUPT, "negative send record time");
+    else
+        r = PL_STORE_OK;
+    sqlite3_reset(st);
+    return r;
+}
+
+int pl__sq_send_record(pl_store *store, const char *sender, uint32_t sender_device,
+                       const uint8_t client_message_id[PL_STORE_CLIENT_MESSAGE_ID_BYTES],
+                       uint64_t now_ms, uint64_t *first_ts_ms)
+{
+    pl__sq *s = (pl__sq *)store;
+    sqlite3_stmt *st;
+    int64_t ref = 0, first = 0;
+    int r, rc;
+
+    if (first_ts_ms)
+        *first_ts_ms = 0;
+    if (!client_message_id || now_ms > INT64_MAX)
+        return pl__sq_error(s, PL_STORE_E_INVALID_ARG, "missing message id or time out of range");
+    if ((r = pl__sq_check_username(s, sender)) != PL_STORE_OK)
+        return r;
+    if ((r = pl__sq_begin(s)) != PL_STORE_OK)
+        return r;
+    if ((r = pl__sq_device_ref(s, sender, sender_device, &ref)) != PL_STORE_OK)
+        goto out;
+    /* The new message is the common case: one INSERT, and a lookup only when it clashes. */
+    if (!(st = pl__sq_stmt(s, PL__SQ_SEND_INSERT, &r)))
+        goto out;
+    if ((rc = sqlite3_bind_int64(st, 1, ref)) != SQLITE_OK ||
+        (rc = sqlite3_bind_blob(st, 2, client_message_id, PL_STORE_CLIENT_MESSAGE_ID_BYTES,
+                                SQLITE_STATIC)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 3, (sqlite3_int64)now_ms)) != SQLITE_OK) {
+        r = pl__sq_fail(s, rc, "bind");
+        sqlite3_reset(st);
+        goto out;
+    }
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        r = pl__sq_fail(s, rc, "record send");
+        goto out;
+    }
+    if (sqlite3_changes(s->db) == 0) {
+        if ((r = send_first_ts(s, ref, client_message_id, &first)) == PL_STORE_OK)
+            r = pl__sq_error(s, PL_STORE_E_EXISTS, "message already sent by this device");
+        goto out;
+    }
+    if ((r = pl__sq_commit(s)) != PL_STORE_OK)
+        goto out;
+    first = (int64_t)now_ms;
+out:
+    if (r != PL_STORE_OK)
+        pl__sq_rollback(s);
+    if (first_ts_ms && (r == PL_STORE_OK || r == PL_STORE_E_EXISTS))
+        *first_ts_ms = (uint64_t)first;
     return r;
 }

@@ -157,6 +157,7 @@ typedef struct collected {
     char sender[64][PL_STORE_USERNAME_MAX + 1];
     uint8_t first_byte[64];
     size_t len[64];
+    uint8_t cmid[64][PL_STORE_CLIENT_MESSAGE_ID_BYTES];
 } collected;
 
 static inline int collect_cb(void *ctx, const pl_store_envelope *e)
@@ -171,6 +172,7 @@ static inline int collect_cb(void *ctx, const pl_store_envelope *e)
     snprintf(c->sender[c->n], sizeof c->sender[0], "%s", e->sender);
     c->first_byte[c->n] = e->ciphertext_len ? e->ciphertext[0] : 0;
     c->len[c->n] = e->ciphertext_len;
+    memcpy(c->cmid[c->n], e->client_message_id, PL_STORE_CLIENT_MESSAGE_ID_BYTES);
     c->n++;
     return c->stop_after && c->n >= c->stop_after;
 }
@@ -181,6 +183,12 @@ static inline uint64_t mailbox_count(pl_store *s, const char *name, uint32_t dev
 
     RC(pl_store_mailbox_count(s, name, dev, &n), PL_STORE_OK);
     return n;
+}
+
+/* A client message id derived from tag. */
+static inline void make_cmid(uint8_t out[PL_STORE_CLIENT_MESSAGE_ID_BYTES], uint8_t tag)
+{
+    fill_key(out, PL_STORE_CLIENT_MESSAGE_ID_BYTES, (uint8_t)(0xc0 + tag));
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

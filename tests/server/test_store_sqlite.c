@@ -1,7 +1,8 @@
 /*
  * test_store_sqlite.c: the SQLite backend of store.h, part 1: opening (options, newer,
- * foreign and corrupted files), accounts, devices and prekeys, including one-time prekeys
- * claimed concurrently from two handles. Mailboxes are in test_store_sqlite_mailbox.c.
+ * foreign and corrupted files, migration from schema version 1), accounts, devices (removed
+ * ids are never reused) and prekeys, including one-time prekeys claimed concurrently from
+ * two handles. Mailboxes are in test_store_sqlite_mailbox.c.
  */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, pthread_barrier_t, nanosleep */
 
@@ -77,6 +78,22 @@ static void raw_exec(const char *path, const char *sql)
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
+/* Runs sql (one row, one integer column) on the file directly and returns the value. */
+static int64_t raw_count(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    return v;
+}
+
 static void open_refuses_a_newer_schema_version(void **state)
 {
     fixture *f = *state;
@@ -86,11 +103,11 @@ static void open_refuses_a_newer_schema_version(void **state)
     open_store(f, NULL);
     pl_store_close(f->s);
     f->s = NULL;
-    raw_exec(f->path, "UPDATE schema_version SET version = 2");
+    raw_exec(f->path, "UPDATE schema_version SET version = 3");
     RC(pl_store_open_sqlite(f->path, NULL, &s, err, sizeof err), PL_STORE_E_VERSION);
     assert_null(s);
     assert_non_null(strstr(err, "newer"));
-    /* Refusing changed nothing: the version is still 2, so a second try refuses again. */
+    /* Refusing changed nothing: the version is still 3, so a second try refuses again. */
     RC(pl_store_open_sqlite(f->path, NULL, &s, err, sizeof err), PL_STORE_E_VERSION);
 }
 
@@ -380,14 +397,95 @@ static void device_remove_drops_its_prekeys_and_mailbox(void **state)
     RC(pl_store_signed_prekey_put(f->s, "alice", 1, spk), PL_STORE_OK);
     RC(pl_store_onetime_prekeys_add(f->s, "alice", 1, &k, 1), PL_STORE_OK);
     RC(pl_store_mailbox_append(f->s, &e, 1, &failed), PL_STORE_OK);
+    RC(pl_store_send_record(f->s, "alice", 1, spk, 10, NULL), PL_STORE_OK);
     RC(pl_store_device_remove(f->s, "alice", 1), PL_STORE_OK);
     RC(pl_store_mailbox_count(f->s, "alice", 1, &(uint64_t){0}), PL_STORE_E_NOT_FOUND);
-
-    add_device(f->s, "alice", 1);
     RC(pl_store_signed_prekey_get(f->s, "alice", 1, spk), PL_STORE_E_NOT_FOUND);
-    RC(pl_store_onetime_prekey_count(f->s, "alice", 1, &n), PL_STORE_OK);
-    assert_int_equal(n, 0);
-    assert_int_equal(mailbox_count(f->s, "alice", 1), 0);
+    RC(pl_store_onetime_prekey_count(f->s, "alice", 1, &n), PL_STORE_E_NOT_FOUND);
+
+    /* The id is retired, so look at the tables themselves: no row is left behind. */
+    pl_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(raw_count(f->path, "SELECT (SELECT count(*) FROM signed_prekeys) +"
+                                        " (SELECT count(*) FROM onetime_prekeys) +"
+                                        " (SELECT count(*) FROM envelopes) +"
+                                        " (SELECT count(*) FROM sent_messages)"),
+                     0);
+}
+
+static void removed_device_ids_are_never_reused(void **state)
+{
+    fixture *f = *state;
+    pl_store_device d = make_device(2);
+    pl_store_options o = {.max_devices = 2};
+
+    open_store(f, &o);
+    add_account(f->s, "alice");
+    add_account(f->s, "bob");
+    add_device(f->s, "alice", 1);
+    add_device(f->s, "alice", 2);
+    RC(pl_store_device_add(f->s, "alice", &d), PL_STORE_E_EXISTS); /* current */
+    RC(pl_store_device_remove(f->s, "alice", 2), PL_STORE_OK);
+    RC(pl_store_device_add(f->s, "alice", &d), PL_STORE_E_EXISTS); /* retired */
+    RC(pl_store_device_get(f->s, "alice", 2, &d), PL_STORE_E_NOT_FOUND);
+    d = make_device(2);
+
+    /* Another account's ids are its own; a fresh id still fits under the limit. */
+    add_device(f->s, "bob", 2);
+    add_device(f->s, "alice", 3);
+
+    /* Retirement is stored, not remembered by the handle. */
+    open_store(f, &o);
+    RC(pl_store_device_add(f->s, "alice", &d), PL_STORE_E_EXISTS);
+    RC(pl_store_device_remove(f->s, "alice", 1), PL_STORE_OK);
+    RC(pl_store_device_remove(f->s, "alice", 3), PL_STORE_OK);
+    d.device_id = 1;
+    RC(pl_store_device_add(f->s, "alice", &d), PL_STORE_E_EXISTS);
+    d.device_id = 3;
+    RC(pl_store_device_add(f->s, "alice", &d), PL_STORE_E_EXISTS);
+    /* Refusals changed nothing: the account has no device and takes new ids. */
+    {
+        pl_store_device list[PL_STORE_DEVICES_MAX];
+        size_t n = 9;
+        RC(pl_store_device_list(f->s, "alice", list, &n), PL_STORE_OK);
+        assert_int_equal(n, 0);
+    }
+    add_device(f->s, "alice", 4);
+    add_device(f->s, "alice", 5);
+}
+
+/* A database written by schema version 1 is migrated in place and keeps its envelopes,
+ * which read back with an all-zero client message id. */
+static void a_version_1_database_is_migrated_to_version_2(void **state)
+{
+    fixture *f = *state;
+    static const uint8_t zero[PL_STORE_CLIENT_MESSAGE_ID_BYTES];
+    pl_store_envelope e = make_env("alice", 1, 100, 3);
+    pl_store_device d = make_device(1);
+    collected c;
+    size_t failed;
+
+    open_store(f, NULL);
+    add_account(f->s, "alice");
+    add_device(f->s, "alice", 1);
+    RC(pl_store_mailbox_append(f->s, &e, 1, &failed), PL_STORE_OK);
+    pl_store_close(f->s);
+    f->s = NULL;
+    /* Undo migration 2 by hand: what version 1 left on disk. */
+    raw_exec(f->path, "DROP TABLE removed_devices; DROP TABLE sent_messages;"
+                      " ALTER TABLE envelopes DROP COLUMN client_message_id;"
+                      " UPDATE schema_version SET version = 1");
+    assert_int_equal(raw_count(f->path, "SELECT version FROM schema_version"), 1);
+
+    open_store(f, NULL);
+    assert_int_equal(raw_count(f->path, "SELECT version FROM schema_version"), 2);
+    memset(&c, 0, sizeof c);
+    RC(pl_store_mailbox_fetch(f->s, "alice", 1, 0, 10, collect_cb, &c, NULL), PL_STORE_OK);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.first_byte[0], 3);
+    assert_memory_equal(c.cmid[0], zero, sizeof zero);
+    RC(pl_store_device_remove(f->s, "alice", 1), PL_STORE_OK);
+    RC(pl_store_device_add(f->s, "alice", &d), PL_STORE_E_EXISTS);
 }
 
 /* ---- Prekeys ---------------------------------------------------------------------------- */
@@ -573,6 +671,8 @@ int main(void)
         T(devices_add_get_list_in_id_order_and_remove),
         T(device_limit_default_is_six_and_is_configurable),
         T(device_remove_drops_its_prekeys_and_mailbox),
+        T(removed_device_ids_are_never_reused),
+        T(a_version_1_database_is_migrated_to_version_2),
         T(signed_prekey_put_replaces_and_get_returns_it),
         T(onetime_prekeys_are_claimed_once_lowest_id_first),
         T(onetime_prekey_batches_are_all_or_nothing),
