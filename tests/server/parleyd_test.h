@@ -24,9 +24,6 @@
 /* A status code by its short name: ST(OK), ST(BAD_USERNAME). */
 #define ST(name) ((int)PARLEY__STATUS_CODE__STATUS_##name)
 
-/* STATUS_REPLACED (24) is being added to parley.proto on the core branch. */
-#define ST_REPLACED 24
-
 /* Asserts that a wo_* call or WC_* result equals want, naming both on failure. */
 #define EXPECT(expr, want)                                                                         \
     do {                                                                                           \

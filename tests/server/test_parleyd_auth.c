@@ -306,7 +306,7 @@ static void test_second_connection_replaces_first(void **state)
     EXPECT(wo_ping(c1), ST(OK));
     c2 = wo_login(srv->port, srv->cert_path, a, &a->devices[0]);
     EXPECT(wc_wait_goodbye(c1, WC_TIMEOUT_MS, &code), WC_OK);
-    EXPECT(code, ST_REPLACED);
+    EXPECT(code, ST(REPLACED));
     EXPECT(wo_ping(c2), ST(OK));
     EXPECT(wo_ping(c3), ST(OK));
     wc_close(c1);
