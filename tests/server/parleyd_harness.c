@@ -58,7 +58,7 @@ uint64_t ph_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void sleep_ms(unsigned ms)
+void ph_sleep_ms(unsigned ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
 
@@ -225,7 +225,7 @@ static void spawn(ph_server *s)
             ph_dump_log(s, 4096);
             fail_msg("parleyd wrote no %s within %u ms", addr_path, PH_START_TIMEOUT_MS);
         }
-        sleep_ms(PH_POLL_MS);
+        ph_sleep_ms(PH_POLL_MS);
     }
 #endif
 }
@@ -276,7 +276,7 @@ static int reap(ph_server *s, unsigned timeout_ms)
             s->pid = 0;
             return -1;
         }
-        sleep_ms(PH_POLL_MS);
+        ph_sleep_ms(PH_POLL_MS);
     }
     return -1;
 }

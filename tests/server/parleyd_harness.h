@@ -70,6 +70,9 @@ void ph_set_clock(ph_server *s, uint64_t ms);
 /* Returns the real time in milliseconds since the Unix epoch. */
 uint64_t ph_now_ms(void);
 
+/* Sleeps ms milliseconds: only between the rounds of a bounded poll for a condition. */
+void ph_sleep_ms(unsigned ms);
+
 /* Monotonic milliseconds, for deadlines. */
 uint64_t ph_mono_ms(void);
 
