@@ -85,6 +85,7 @@ static const struct key keys[] = {
     {"mailbox", "retention", K_MS, F(mailbox.retention_ms), 1 * MIN, 365 * DAY},
     {"mailbox", "commit_max_batch", K_U32, F(mailbox.commit_max_batch), 1, 65536},
     {"mailbox", "commit_max_delay", K_MS, F(mailbox.commit_max_delay_ms), 0, 1 * SEC},
+    {"mailbox", "expire_interval", K_MS, F(mailbox.expire_interval_ms), 1 * SEC, 1 * HOUR},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -531,6 +532,7 @@ void pl_config_defaults(pl_config *cfg)
     cfg->mailbox.retention_ms = PL_CONFIG_DEFAULT_RETENTION_MS;
     cfg->mailbox.commit_max_batch = PL_CONFIG_DEFAULT_COMMIT_MAX_BATCH;
     cfg->mailbox.commit_max_delay_ms = PL_CONFIG_DEFAULT_COMMIT_MAX_DELAY_MS;
+    cfg->mailbox.expire_interval_ms = PL_CONFIG_DEFAULT_EXPIRE_INTERVAL_MS;
 }
 
 int pl_config_set(pl_config *cfg, const char *section, const char *key, const char *value,

@@ -67,6 +67,7 @@
 #define PL_CONFIG_DEFAULT_RETENTION_MS (30ull * 24u * 3600u * 1000u)
 #define PL_CONFIG_DEFAULT_COMMIT_MAX_BATCH 256u
 #define PL_CONFIG_DEFAULT_COMMIT_MAX_DELAY_MS 2u
+#define PL_CONFIG_DEFAULT_EXPIRE_INTERVAL_MS (60u * 1000u)
 
 typedef enum pl_config_log_level {
     PL_CONFIG_LOG_ERROR = 0,
@@ -124,6 +125,7 @@ typedef struct pl_config {
         uint64_t retention_ms;
         uint32_t commit_max_batch;    /* group commit: envelopes per transaction ... */
         uint64_t commit_max_delay_ms; /* ... and the longest wait for more */
+        uint64_t expire_interval_ms;  /* how often retention runs */
     } mailbox;
 } pl_config;
 
