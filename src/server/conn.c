@@ -318,8 +318,8 @@ void pl_conn_goodbye(pl_conn *c, Parley__StatusCode code, const char *message)
     Parley__ServerFrame f = PARLEY__SERVER_FRAME__INIT;
     Parley__Goodbye g = PARLEY__GOODBYE__INIT;
     Parley__Status st = PARLEY__STATUS__INIT;
-    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-        &parley__status_code__descriptor, (int)code);
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&parley__status_code__descriptor, (int)code);
 
     if (!pl_conn_alive(c))
         return;

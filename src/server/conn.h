@@ -64,7 +64,7 @@ struct pl_conn {
     char peer[64];
     uint8_t peer_ip[16]; /* IPv4-mapped or IPv6, for per-address limits */
     pl_conn_state state;
-    int refs; /* the socket (1 until closed) + jobs in flight */
+    int refs;       /* the socket (1 until closed) + jobs in flight */
     int over_limit; /* admitted past max_connections: answered SERVER_BUSY after Hello */
 
     pl_tls_conn *tls;

@@ -17,8 +17,8 @@ typedef struct account_rq {
     pl_request rq;
     char username[PL_USERNAME_MAX + 1];
     uint8_t account_key[PL_PUBKEY_BYTES];
-    pl_store_device device; /* RegisterAccount, AddDevice */
-    uint32_t device_id;     /* RemoveDevice */
+    pl_store_device device;                        /* RegisterAccount, AddDevice */
+    uint32_t device_id;                            /* RemoveDevice */
     pl_store_device devices[PL_STORE_DEVICES_MAX]; /* ListDevices */
     size_t n_devices;
 } account_rq;
@@ -150,9 +150,9 @@ static void add_run(pl_job *job, pl_store *s)
     a->device.created_at_ms = pl_clock_now_ms();
     if ((r = pl_store_device_add(s, a->username, &a->device)) != PL_STORE_OK)
         pl_request_fail(&a->rq, pl_status_from_store(r, ST(DEVICE_EXISTS), ST(TOO_MANY_DEVICES)),
-                        r == PL_STORE_E_EXISTS   ? "the device id is in use or was removed"
+                        r == PL_STORE_E_EXISTS  ? "the device id is in use or was removed"
                         : r == PL_STORE_E_LIMIT ? "the account has the most devices allowed"
-                                                 : pl_store_strerror(r));
+                                                : pl_store_strerror(r));
 }
 
 static void add_done(pl_job *job)
@@ -206,8 +206,7 @@ static void remove_done(pl_job *job)
                  a->device_id);
 }
 
-void pl_handle_remove_device(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f,
-                             size_t frame_bytes)
+void pl_handle_remove_device(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, size_t frame_bytes)
 {
     const Parley__RemoveDevice *m = f->request->remove_device;
     account_rq *a = new_rq(c, slot, f, frame_bytes, m->username, remove_run, remove_done);
@@ -256,11 +255,10 @@ static void list_done(pl_job *job)
     pl_request_finish(&a->rq, &resp);
 }
 
-void pl_handle_list_devices(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f,
-                            size_t frame_bytes)
+void pl_handle_list_devices(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, size_t frame_bytes)
 {
-    account_rq *a = new_rq(c, slot, f, frame_bytes, f->request->list_devices->username, list_run,
-                           list_done);
+    account_rq *a =
+        new_rq(c, slot, f, frame_bytes, f->request->list_devices->username, list_run, list_done);
 
     if (a)
         pl_request_submit(&a->rq);

@@ -142,8 +142,7 @@ static void proof_done(pl_job *job)
     pl_request_finish(&a->rq, &resp);
     if (pl_conn_alive(c)) {
         if (a->onetime_prekeys < c->srv->cfg.prekeys.low_watermark)
-            pl_prekeys_low_notify(c->srv, c->username, c->device_id,
-                                  (uint32_t)a->onetime_prekeys);
+            pl_prekeys_low_notify(c->srv, c->username, c->device_id, (uint32_t)a->onetime_prekeys);
         pl_mailbox_start(c);
     }
     pl_conn_unref(c);
@@ -160,8 +159,7 @@ void pl_handle_auth_proof(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, si
                   "the connection is authenticated or proving", 0);
         return;
     }
-    if (!(a = (auth_rq *)pl_request_new(sizeof *a, c, slot, f, frame_bytes, proof_run,
-                                        proof_done)))
+    if (!(a = (auth_rq *)pl_request_new(sizeof *a, c, slot, f, frame_bytes, proof_run, proof_done)))
         return;
     a->device_id = m->device_id;
     memcpy(a->signature, m->signature.data, sizeof a->signature);

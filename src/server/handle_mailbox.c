@@ -82,8 +82,8 @@ static void page_run(pl_job *job, pl_store *s)
 {
     fetch_page *p = (fetch_page *)job;
     size_t fetched = 0;
-    int r = pl_store_mailbox_fetch(s, p->username, p->device_id, p->after_seq,
-                                   PL_SERVER_FETCH_PAGE, page_collect, p, &fetched);
+    int r = pl_store_mailbox_fetch(s, p->username, p->device_id, p->after_seq, PL_SERVER_FETCH_PAGE,
+                                   page_collect, p, &fetched);
 
     if (r != PL_STORE_OK)
         p->failed = 1;

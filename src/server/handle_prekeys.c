@@ -167,8 +167,7 @@ static void status_done(pl_job *job)
     count_done(job, PARLEY__RESPONSE__BODY_PREKEY_STATUS);
 }
 
-void pl_handle_prekey_status(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f,
-                             size_t frame_bytes)
+void pl_handle_prekey_status(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, size_t frame_bytes)
 {
     prekey_rq *p = new_own(c, slot, f, frame_bytes, status_run, status_done);
 
@@ -259,8 +258,7 @@ static void fetch_done(pl_job *job)
     pl_request_finish(&q->rq, &resp);
 }
 
-void pl_handle_fetch_bundles(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f,
-                             size_t frame_bytes)
+void pl_handle_fetch_bundles(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, size_t frame_bytes)
 {
     char name[PL_USERNAME_MAX + 1];
     const char *why;

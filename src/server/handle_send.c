@@ -125,8 +125,7 @@ static void send_run(pl_job *job, pl_store *s)
     q->server_ts_ms = pl_clock_now_ms();
     add_envelopes(q, q->recipient, m->recipient_devices, m->n_recipient_devices,
                   m->client_message_id.data);
-    add_envelopes(q, q->sender, m->sender_devices, m->n_sender_devices,
-                  m->client_message_id.data);
+    add_envelopes(q, q->sender, m->sender_devices, m->n_sender_devices, m->client_message_id.data);
     job->envelopes = q->n_envs;
     if ((r = pl_store_group_begin(s)) != PL_STORE_OK) {
         pl_request_fail(&q->rq, ST(INTERNAL), pl_store_strerror(r));
@@ -160,7 +159,7 @@ static void send_done(pl_job *job)
     Parley__Status st = PARLEY__STATUS__INIT;
     Parley__SendResult result = PARLEY__SEND_RESULT__INIT;
     Parley__MismatchedDevices mmd[2] = {PARLEY__MISMATCHED_DEVICES__INIT,
-                                         PARLEY__MISMATCHED_DEVICES__INIT};
+                                        PARLEY__MISMATCHED_DEVICES__INIT};
     Parley__MismatchedDevices *mmp[2] = {&mmd[0], &mmd[1]};
     int ok = !job->commit_failed && q->rq.status == ST(OK);
 

@@ -32,10 +32,10 @@ static void usage(FILE *out)
           "               [--check-config] [--help] [--version]\n"
           "\n"
           "  --config FILE    INI configuration (see contrib/parleyd.conf.example)\n"
-          "  --listen ADDR    client listener, IPv4:port or [IPv6]:port (default " PL_CONFIG_DEFAULT_LISTEN
-          ")\n"
-          "  --data-dir DIR   database, TLS files and parleyd.addr (default " PL_CONFIG_DEFAULT_DATA_DIR
-          ")\n"
+          "  --listen ADDR    client listener, IPv4:port or [IPv6]:port "
+          "(default " PL_CONFIG_DEFAULT_LISTEN ")\n"
+          "  --data-dir DIR   database, TLS files and parleyd.addr "
+          "(default " PL_CONFIG_DEFAULT_DATA_DIR ")\n"
           "  --admin ADDR     loopback admin HTTP listener: /healthz /readyz /metrics\n"
           "  --check-config   validate the configuration (and TLS files if set) and exit\n",
           out);

@@ -107,8 +107,7 @@ typedef struct expire_job {
     int r;
 } expire_job;
 
-static void on_expired_device(void *ctx, const char *username, uint32_t device_id,
-                              uint64_t expired)
+static void on_expired_device(void *ctx, const char *username, uint32_t device_id, uint64_t expired)
 {
     (void)ctx;
     pl_metrics_add(PL_M_ENVELOPES_EXPIRED, expired);
@@ -241,8 +240,7 @@ static void format_sockname(uv_tcp_t *tcp, char *out, size_t cap)
     }
     if (ss.ss_family == AF_INET6) {
         uv_ip6_name((const struct sockaddr_in6 *)&ss, host, sizeof host);
-        snprintf(out, cap, "[%s]:%u", host,
-                 ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port));
+        snprintf(out, cap, "[%s]:%u", host, ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port));
     } else {
         uv_ip4_name((const struct sockaddr_in *)&ss, host, sizeof host);
         snprintf(out, cap, "%s:%u", host, ntohs(((const struct sockaddr_in *)&ss)->sin_port));
@@ -337,8 +335,7 @@ int pl_server_run(const pl_config *cfg, pl_store *store, pl_tls_ctx *tls)
     srv->cfg = *cfg;
     srv->tls = tls;
     if (pl_registry_init(&srv->registry) != 0 ||
-        pl_addr_limit_init(&srv->registrations,
-                           cfg->accounts.registrations_per_address_per_minute,
+        pl_addr_limit_init(&srv->registrations, cfg->accounts.registrations_per_address_per_minute,
                            60ull * 1000000000u) != 0) {
         pl_log(PL_CONFIG_LOG_ERROR, "out of memory at start-up");
         pl_store_close(store);
