@@ -141,6 +141,10 @@ static void test_kill9_keeps_acknowledged_sends(void **state)
             pl_frame_server_free(f);
             break;
         }
+        if (f->push->kind_case == PARLEY__PUSH__KIND_PREKEYS_LOW) {
+            pl_frame_server_free(f); /* the device has no one-time prekeys */
+            continue;
+        }
         assert_int_equal(f->push->kind_case, PARLEY__PUSH__KIND_ENVELOPE);
         assert_in_range(f->push->envelope->ciphertext.len, 2, sizeof text - 1);
         memcpy(text, f->push->envelope->ciphertext.data, f->push->envelope->ciphertext.len);

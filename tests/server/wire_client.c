@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -235,6 +236,8 @@ int wc_open(wc_conn **out, uint16_t port, const char *cert_path, const wc_opts *
         goto out;
     if ((c->fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
         goto out;
+    /* Small frames back to back (Finished, then Hello) must not wait for a delayed ACK. */
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
     if (opts && opts->rcvbuf > 0)
         setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &opts->rcvbuf, sizeof opts->rcvbuf);
     sa.sin_family = AF_INET;
@@ -559,6 +562,7 @@ const char *wc_name(int code)
         "STATUS_TIMEOUT",
         "STATUS_INTERNAL",
         "STATUS_REPLACED",
+        "STATUS_MAILBOX_FULL",
     };
 
     switch (code) {

@@ -293,17 +293,22 @@ int wo_next_envelope(wc_conn *c, Parley__ServerFrame **out, unsigned timeout_ms)
 
 int wo_expect_queue_empty(wc_conn *c, unsigned timeout_ms)
 {
-    Parley__ServerFrame *f = NULL;
-    int r = wc_next_push(c, &f, timeout_ms);
+    for (int i = 0; i < 100; i++) {
+        Parley__ServerFrame *f = NULL;
+        int r = wc_next_push(c, &f, timeout_ms);
 
-    if (r != WC_OK)
-        return r;
-    r = f->push->kind_case == PARLEY__PUSH__KIND_QUEUE_EMPTY ? WC_OK : WC_ERROR;
-    if (r != WC_OK)
-        fprintf(stderr, "[wire_ops] expected QueueEmpty, got push kind %d\n",
-                (int)f->push->kind_case);
-    pl_frame_server_free(f);
-    return r;
+        if (r != WC_OK)
+            return r;
+        r = f->push->kind_case;
+        pl_frame_server_free(f);
+        if (r == PARLEY__PUSH__KIND_QUEUE_EMPTY)
+            return WC_OK;
+        if (r != PARLEY__PUSH__KIND_PREKEYS_LOW) {
+            fprintf(stderr, "[wire_ops] expected QueueEmpty, got push kind %d\n", r);
+            return WC_ERROR;
+        }
+    }
+    return WC_ERROR;
 }
 
 wc_conn *wo_login(uint16_t port, const char *cert, const wi_account *a, const wi_device *d)

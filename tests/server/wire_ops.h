@@ -15,7 +15,7 @@
 #include "wire_client.h"
 #include "wire_identity.h"
 
-/* One ciphertext of a Send. identity_key NULL sends 33 zero bytes... never: it must be set. */
+/* One ciphertext of a Send. */
 typedef struct wo_ct {
     uint32_t device_id;
     const uint8_t *identity_key; /* 33 bytes */
@@ -59,13 +59,12 @@ int wo_send_text(wc_conn *c, const wi_account *from, uint32_t from_device, const
 
 /*
  * Waits for the next Push that is an Envelope and returns it in *out; other pushes
- * (PrekeysLow, QueueEmpty) are skipped and counted in *skipped if not NULL. Returns WC_OK or
- * a WC_* failure.
+ * (PrekeysLow, QueueEmpty) are skipped. Returns WC_OK or a WC_* failure.
  */
 int wo_next_envelope(wc_conn *c, Parley__ServerFrame **out, unsigned timeout_ms);
 
-/* Waits for the next Push and checks that it is a QueueEmpty: returns WC_OK, or WC_ERROR if
- * it is another kind (freed). */
+/* Waits for a QueueEmpty push, skipping PrekeysLow pushes: returns WC_OK, or WC_ERROR if an
+ * Envelope (or another kind) comes first. */
 int wo_expect_queue_empty(wc_conn *c, unsigned timeout_ms);
 
 /* Connects to port trusting cert, says Hello and authenticates as d of a; fails the test on
