@@ -1,6 +1,8 @@
 # Parley: the two commands of the README, and the checks around them.
 #
-#   make run           install missing packages, build, run the main job
+#   make run           install missing packages, build, start parleyd on 127.0.0.1:7443
+#                      with its data in run/ (Ctrl-C stops it)
+#   make demo          the protocol core's demo: two devices, X3DH and the Double Ratchet
 #   make test          install missing packages, build with -Werror and run every test,
 #                      then again under AddressSanitizer + UndefinedBehaviorSanitizer,
 #                      then the format check and the fuzz smoke run
@@ -21,7 +23,7 @@ BUILD_BENCH := build-bench
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find include src tests fuzz bench examples -name '*.[ch]')
 
-.PHONY: all deps build run test test-plain test-asan fuzz-build fuzz-smoke bench format \
+.PHONY: all deps build run demo test test-plain test-asan fuzz-build fuzz-smoke bench format \
         format-check install clean
 
 all: build
@@ -36,6 +38,9 @@ build: deps $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
+	@scripts/run-server $(BUILD)
+
+demo: build
 	@$(BUILD)/examples/parley-demo
 
 test-plain: build
