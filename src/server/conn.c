@@ -56,7 +56,13 @@ void pl_conn_ref(pl_conn *c)
 static void conn_free(pl_conn *c)
 {
     pl_reply *r, *next;
+    pl_deferred *d, *dnext;
 
+    for (d = c->deferred_head; d; d = dnext) {
+        dnext = d->next;
+        pl_frame_client_free(d->frame);
+        free(d);
+    }
     for (r = c->reply_head; r; r = next) {
         next = r->next;
         free(r->frame);

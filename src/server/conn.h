@@ -49,6 +49,15 @@ typedef enum pl_conn_state {
     PL_CONN_CLOSED,
 } pl_conn_state;
 
+/* A request that arrived while an AuthProof was being checked: it runs once the proof is
+ * decided, in arrival order (so a client may pipeline requests behind its proof). */
+typedef struct pl_deferred {
+    struct pl_deferred *next;
+    Parley__ClientFrame *frame;
+    size_t frame_bytes;
+    struct pl_reply *slot;
+} pl_deferred;
+
 /* One response slot in the reply FIFO. */
 typedef struct pl_reply {
     struct pl_reply *next;
@@ -79,7 +88,8 @@ struct pl_conn {
     uint8_t challenge[32];
     uint64_t challenge_expires_ns;
     int auth_failures;
-    int auth_pending; /* a proof is being checked */
+    int auth_pending; /* a proof is being checked: requests wait in `deferred` */
+    pl_deferred *deferred_head, *deferred_tail;
     pl_conn *registry_next;
 
     /* Rate limit: a token bucket of frames. */

@@ -17,13 +17,13 @@
 
 #define SERVER_NAME "parleyd/" PL_VERSION_STRING
 
-typedef struct route {
+typedef struct route_entry {
     pl_handler_fn handler;
     int needs_auth;
-} route;
+} route_entry;
 
 /* Indexed by Request.body case, which is also the Response body's field number. */
-static const route routes[] = {
+static const route_entry routes[] = {
     [PARLEY__REQUEST__BODY_REGISTER_ACCOUNT] = {pl_handle_register_account, 0},
     [PARLEY__REQUEST__BODY_AUTH_CHALLENGE] = {pl_handle_auth_challenge, 0},
     [PARLEY__REQUEST__BODY_AUTH_PROOF] = {pl_handle_auth_proof, 0},
@@ -251,11 +251,51 @@ static void refuse(pl_conn *c, uint64_t id, Parley__StatusCode code, const char 
     pl_conn_reply_finish(c, slot, &resp);
 }
 
+/* Runs one request through the table: known body, authentication, then its handler. */
+static void route(pl_conn *c, Parley__ClientFrame *f, size_t len, pl_reply *slot)
+{
+    const route_entry *rt = NULL;
+
+    if ((size_t)f->request->body_case < sizeof routes / sizeof routes[0])
+        rt = &routes[f->request->body_case];
+    if (!rt || !rt->handler) {
+        pl_refuse(c, slot, f, PARLEY__STATUS_CODE__STATUS_UNKNOWN_REQUEST, "unknown request", 0);
+        return;
+    }
+    if (rt->needs_auth && !c->authenticated) {
+        pl_refuse(c, slot, f, PARLEY__STATUS_CODE__STATUS_NOT_AUTHENTICATED,
+                  "this request needs an authenticated device", 0);
+        return;
+    }
+    rt->handler(c, slot, f, len);
+}
+
+/* Keeps a request until the pending AuthProof is decided; it counts as in flight, so a
+ * client cannot queue without bound. */
+static void defer(pl_conn *c, Parley__ClientFrame *f, size_t len, pl_reply *slot)
+{
+    pl_deferred *d = calloc(1, sizeof *d);
+
+    if (!d) {
+        pl_refuse(c, slot, f, PARLEY__STATUS_CODE__STATUS_INTERNAL, "out of memory", 0);
+        return;
+    }
+    d->frame = f;
+    d->frame_bytes = len;
+    d->slot = slot;
+    if (c->deferred_tail)
+        c->deferred_tail->next = d;
+    else
+        c->deferred_head = d;
+    c->deferred_tail = d;
+    c->requests_in_flight++;
+    c->request_bytes_in_flight += len;
+}
+
 void pl_dispatch_frame(pl_conn *c, const uint8_t *p, size_t len)
 {
     Parley__ClientFrame *f = NULL;
     pl_frame_diag diag;
-    const route *rt = NULL;
     uint32_t retry_ms = 0;
     pl_reply *slot;
     int r;
@@ -296,24 +336,33 @@ void pl_dispatch_frame(pl_conn *c, const uint8_t *p, size_t len)
         pl_frame_client_free(f);
         return;
     }
-    if ((size_t)f->request->body_case < sizeof routes / sizeof routes[0])
-        rt = &routes[f->request->body_case];
-    if (!rt || !rt->handler) {
-        refuse(c, f->request->id, PARLEY__STATUS_CODE__STATUS_UNKNOWN_REQUEST, "unknown request",
-               0);
-        pl_frame_client_free(f);
-        return;
-    }
-    if (rt->needs_auth && !c->authenticated) {
-        refuse(c, f->request->id, PARLEY__STATUS_CODE__STATUS_NOT_AUTHENTICATED,
-               "this request needs an authenticated device", 0);
-        pl_frame_client_free(f);
-        return;
-    }
     if (!(slot = pl_conn_reply_reserve(c))) {
         pl_frame_client_free(f);
         pl_conn_close(c, "out of memory");
         return;
     }
-    rt->handler(c, slot, f, len);
+    if (c->auth_pending || c->deferred_head) {
+        defer(c, f, len, slot);
+        return;
+    }
+    route(c, f, len, slot);
+}
+
+void pl_dispatch_deferred(pl_conn *c)
+{
+    pl_deferred *d;
+
+    while (!c->auth_pending && (d = c->deferred_head)) {
+        c->deferred_head = d->next;
+        if (!c->deferred_head)
+            c->deferred_tail = NULL;
+        c->requests_in_flight--;
+        c->request_bytes_in_flight -= d->frame_bytes;
+        if (pl_conn_alive(c))
+            route(c, d->frame, d->frame_bytes, d->slot);
+        else
+            pl_frame_client_free(d->frame); /* its slot goes with the connection */
+        free(d);
+    }
+    pl_conn_on_drain(c);
 }

@@ -126,12 +126,12 @@ static void proof_done(pl_job *job)
                         job->commit_failed ? "the store failed; retry later"
                                            : "authentication failed");
         c->auth_failures++;
-        if (c->auth_failures >= PL_SERVER_MAX_AUTH_FAILURES && pl_conn_alive(c)) {
-            pl_request_finish(&a->rq, NULL);
-            pl_conn_goodbye(c, ST(AUTH_FAILED), "too many failed authentication attempts");
-            return;
-        }
+        pl_conn_ref(c);
         pl_request_finish(&a->rq, NULL);
+        if (c->auth_failures >= PL_SERVER_MAX_AUTH_FAILURES && pl_conn_alive(c))
+            pl_conn_goodbye(c, ST(AUTH_FAILED), "too many failed authentication attempts");
+        pl_dispatch_deferred(c);
+        pl_conn_unref(c);
         return;
     }
     authenticate(c, a);
@@ -145,6 +145,7 @@ static void proof_done(pl_job *job)
             pl_prekeys_low_notify(c->srv, c->username, c->device_id, result.onetime_prekeys);
         pl_mailbox_start(c);
     }
+    pl_dispatch_deferred(c);
     pl_conn_unref(c);
 }
 

@@ -26,6 +26,9 @@
 /* Decodes and handles one frame body from c (conn.c calls this for every frame). */
 void pl_dispatch_frame(pl_conn *c, const uint8_t *p, size_t len);
 
+/* Runs the requests that waited for an AuthProof's outcome (handle_auth.c calls it). */
+void pl_dispatch_deferred(pl_conn *c);
+
 /* One request on its way through the store worker. Handlers embed it first in their own
  * struct and allocate the whole with pl_request_new. */
 typedef struct pl_request {

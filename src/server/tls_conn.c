@@ -40,8 +40,9 @@
 /* A TLS 1.3 record adds a 5-byte header, the inner content type and a 16-byte tag. */
 #define RECORD_OVERHEAD 22
 #define MAX_RECORD_PLAINTEXT 16384
-/* A drained buffer larger than this is freed, so idle connections hold little memory. */
-#define IDLE_KEEP_BYTES (16 * 1024)
+/* A drained buffer larger than this is freed, so idle connections hold little memory: 0, so an
+ * idle connection holds no buffer at all (the cost is one malloc per burst of records). */
+#define IDLE_KEEP_BYTES 0
 
 enum conn_state { HANDSHAKE, OPEN, PEER_CLOSED, LOCAL_CLOSED, CLOSED, FAILED };
 
