@@ -69,6 +69,7 @@ static const struct key keys[] = {
      PL_FRAME_MAX_BYTES},
     {"server", "max_envelope_bytes", K_SIZE, F(server.max_envelope_bytes), 1 * KIB, 16 * MIB},
     {"server", "idle_timeout", K_MS, F(server.idle_timeout_ms), 10 * SEC, 1 * HOUR},
+    {"server", "write_timeout", K_MS, F(server.write_timeout_ms), 1 * SEC, 1 * HOUR},
     {"server", "log_level", K_LEVEL, F(server.log_level), 0, 0},
     {"server", "log_format", K_FORMAT, F(server.log_format), 0, 0},
     {"tls", "cert_file", K_PATH_OPT, F(tls.cert_file), 0, 0},
@@ -533,6 +534,7 @@ void pl_config_defaults(pl_config *cfg)
     cfg->mailbox.commit_max_batch = PL_CONFIG_DEFAULT_COMMIT_MAX_BATCH;
     cfg->mailbox.commit_max_delay_ms = PL_CONFIG_DEFAULT_COMMIT_MAX_DELAY_MS;
     cfg->mailbox.expire_interval_ms = PL_CONFIG_DEFAULT_EXPIRE_INTERVAL_MS;
+    cfg->server.write_timeout_ms = PL_CONFIG_DEFAULT_WRITE_TIMEOUT_MS;
 }
 
 int pl_config_set(pl_config *cfg, const char *section, const char *key, const char *value,

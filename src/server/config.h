@@ -59,6 +59,7 @@
  * the message kind with the most overhead. The limit is on one device's ciphertext. */
 #define PL_CONFIG_DEFAULT_MAX_ENVELOPE_BYTES (PL_MAX_PLAINTEXT_BYTES + PL_MESSAGE_MAX_OVERHEAD)
 #define PL_CONFIG_DEFAULT_IDLE_TIMEOUT_MS (90u * 1000u)
+#define PL_CONFIG_DEFAULT_WRITE_TIMEOUT_MS (30u * 1000u)
 #define PL_CONFIG_DEFAULT_MAX_DEVICES 6u
 #define PL_CONFIG_DEFAULT_REGISTRATIONS_PER_MINUTE 5u
 #define PL_CONFIG_DEFAULT_MAX_ONETIME_PREKEYS 100u
@@ -99,6 +100,7 @@ typedef struct pl_config {
         uint32_t max_frame_bytes;
         uint32_t max_envelope_bytes; /* one recipient device's ciphertext */
         uint64_t idle_timeout_ms;
+        uint64_t write_timeout_ms; /* queued output making no progress: a slow reader */
         pl_config_log_level log_level;
         pl_config_log_format log_format;
     } server;

@@ -537,6 +537,7 @@ void pl_conn_sweep(pl_conn *c, uint64_t now_ns)
 {
     const pl_config *cfg = &c->srv->cfg;
     uint64_t idle_ns = cfg->server.idle_timeout_ms * 1000000u;
+    uint64_t write_ns = cfg->server.write_timeout_ms * 1000000u;
 
     switch (c->state) {
     case PL_CONN_HELLO:
@@ -548,7 +549,7 @@ void pl_conn_sweep(pl_conn *c, uint64_t now_ns)
         }
         break;
     case PL_CONN_OPEN:
-        if (c->output_stuck_since_ns && now_ns - c->output_stuck_since_ns > idle_ns) {
+        if (c->output_stuck_since_ns && now_ns - c->output_stuck_since_ns > write_ns) {
             pl_metrics_refusal(PARLEY__STATUS_CODE__STATUS_SLOW_READER);
             hard_close(c, "slow reader: output not taken in time");
         } else if (now_ns - c->last_input_ns > idle_ns && c->requests_in_flight == 0) {

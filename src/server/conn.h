@@ -20,7 +20,7 @@
  * while the TLS output queued for the client is above half its bound or the client has too
  * many requests in flight, and resumes when they drain; pushes to a client whose output is
  * above the threshold are not sent but fetched again from its mailbox once it drains; a
- * client whose output stays unsent for idle_timeout is closed as a slow reader.
+ * client whose queued output makes no progress for write_timeout is closed as a slow reader.
  *
  * Memory per idle connection: this struct (under 1 KiB), libuv's handle, and OpenSSL's SSL
  * (buffers released when idle, SSL_MODE_RELEASE_BUFFERS); read buffers are shared by all

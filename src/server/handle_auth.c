@@ -138,11 +138,11 @@ static void proof_done(pl_job *job)
     result.onetime_prekeys = (uint32_t)a->onetime_prekeys;
     result.has_signed_prekey = a->has_signed_prekey;
     pl_response_ok(&resp, &st, a->rq.id, PARLEY__RESPONSE__BODY_AUTH_PROOF, &result);
-    pl_conn_ref(c); /* pl_request_finish may drop the last job reference */
+    pl_conn_ref(c); /* pl_request_finish frees a and may drop the last job reference */
     pl_request_finish(&a->rq, &resp);
     if (pl_conn_alive(c)) {
-        if (a->onetime_prekeys < c->srv->cfg.prekeys.low_watermark)
-            pl_prekeys_low_notify(c->srv, c->username, c->device_id, (uint32_t)a->onetime_prekeys);
+        if (result.onetime_prekeys < c->srv->cfg.prekeys.low_watermark)
+            pl_prekeys_low_notify(c->srv, c->username, c->device_id, result.onetime_prekeys);
         pl_mailbox_start(c);
     }
     pl_conn_unref(c);
