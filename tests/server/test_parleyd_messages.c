@@ -8,10 +8,6 @@
 
 #include "parleyd_test.h"
 
-/* STATUS_MAILBOX_FULL: what core's Send handler answers at the quota; not yet in the
- * committed proto/parley.proto, so named by value here. */
-#define ST_MAILBOX_FULL 25
-
 static ph_server *srv;
 static ph_server *own;
 
@@ -370,7 +366,7 @@ static void test_quota(void **state)
     }
     r = wo_send_text(ca, a, 1, b, "over", NULL, NULL);
     EXPECT_REFUSED(r);
-    EXPECT(r, ST_MAILBOX_FULL);
+    EXPECT(r, ST(MAILBOX_FULL));
     /* Nothing stored: exactly the five. */
     cb = wo_login(own->port, own->cert_path, b, &b->devices[0]);
     for (int i = 0; i < 5; i++) {
