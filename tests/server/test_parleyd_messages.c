@@ -291,6 +291,47 @@ static void test_mismatched_devices(void **state)
     ph_test_end();
 }
 
+static void test_removed_device_leaves_the_sets(void **state)
+{
+    wi_account *a, *b;
+    wc_conn *ca, *cb;
+    Parley__ServerFrame *f = NULL;
+    const Parley__MismatchedDevices *m;
+    uint8_t sig[64], id[16];
+    wo_ct r[2];
+
+    (void)state;
+    ph_test_begin();
+    a = wo_new_user(srv->port, srv->cert_path, "rma", NULL);
+    b = wo_new_user(srv->port, srv->cert_path, "rmb", &cb);
+    EXPECT(wo_add_device(cb, b->username, wi_device_new(b, 2)->record), ST(OK));
+    ca = wo_login(srv->port, srv->cert_path, a, &a->devices[0]);
+    EXPECT(wo_send_text(ca, a, 1, b, "to both", NULL, NULL), ST(OK));
+    wi_removal_signature(b, 2, sig);
+    EXPECT(wo_remove_device(cb, b->username, 2, sig), ST(OK));
+    /* A Send that still names device 2 lists it as extra. */
+    randombytes_buf(id, sizeof id);
+    r[0] = (wo_ct){1, wi_device_get(b, 1)->identity_key, (const uint8_t *)"x", 1};
+    r[1] = (wo_ct){2, wi_device_get(b, 2)->identity_key, (const uint8_t *)"x", 1};
+    EXPECT(wo_send(ca, b->username, r, 2, NULL, 0, id, &f), ST(MISMATCHED_DEVICES));
+    assert_non_null(m = mismatch_for(f, b->username));
+    assert_int_equal(m->n_extra, 1);
+    assert_int_equal(m->extra[0], 2);
+    pl_frame_server_free(f);
+    wi_device_get(b, 2)->removed = 1;
+    EXPECT(wo_send_text(ca, a, 1, b, "to one", NULL, NULL), ST(OK));
+    /* Device 1 has both messages. */
+    EXPECT(wo_auth(cb, b, wi_device_get(b, 1)), ST(OK));
+    expect_envelope(cb, a, 1, "to both");
+    expect_envelope(cb, a, 1, "to one");
+    EXPECT(wo_expect_queue_empty(cb, WC_TIMEOUT_MS), WC_OK);
+    wc_close(cb);
+    wc_close(ca);
+    wi_account_free(a);
+    wi_account_free(b);
+    ph_test_end();
+}
+
 static void test_resend_same_message_id(void **state)
 {
     wi_account *a, *b;
@@ -366,7 +407,7 @@ static void test_quota(void **state)
     }
     r = wo_send_text(ca, a, 1, b, "over", NULL, NULL);
     EXPECT_REFUSED(r);
-    fprintf(stderr, "[quota] a Send past the quota was refused with %s\n", wc_name(r));
+    EXPECT(r, ST(MAILBOX_FULL));
     /* Nothing stored: exactly the five. */
     cb = wo_login(own->port, own->cert_path, b, &b->devices[0]);
     for (int i = 0; i < 5; i++) {
@@ -441,6 +482,7 @@ int main(void)
         cmocka_unit_test_teardown(test_offline_delivery_ack_and_redelivery, teardown),
         cmocka_unit_test_teardown(test_sender_other_devices_get_copy, teardown),
         cmocka_unit_test_teardown(test_mismatched_devices, teardown),
+        cmocka_unit_test_teardown(test_removed_device_leaves_the_sets, teardown),
         cmocka_unit_test_teardown(test_resend_same_message_id, teardown),
         cmocka_unit_test_teardown(test_envelope_too_large, teardown),
         cmocka_unit_test_teardown(test_quota, teardown),
