@@ -123,7 +123,7 @@ static void write_config(const ph_server *s, const char *const *settings)
         }
         for (size_t i = 0; i < n; i++) {
             char sec[32], key[64], sec2[32], key2[64];
-            const char *value, *value2;
+            const char *value = NULL, *value2 = NULL;
             int replaced = 0;
 
             if (split_setting(all[i], sec, sizeof sec, key, sizeof key, &value) != 0)
