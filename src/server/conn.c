@@ -24,6 +24,7 @@ static uint8_t read_buf[64 * 1024];
 static uint8_t plain_buf[16 * 1024];
 
 static void flush_output(pl_conn *c);
+static int commit_staged(pl_conn *c);
 static void hard_close(pl_conn *c, const char *reason);
 
 int pl_conn_alive(const pl_conn *c)
@@ -38,7 +39,7 @@ size_t pl_conn_output_queued(const pl_conn *c)
 
     if (c->tls)
         pl_tls_conn_pending_output(c->tls, &p, &len);
-    return len + c->write_len;
+    return len + c->write_len + c->staged_len;
 }
 
 int pl_conn_has_room(const pl_conn *c)
@@ -71,6 +72,7 @@ static void conn_free(pl_conn *c)
     pl_tls_conn_free(c->tls);
     pl_frame_reader_free(c->reader);
     free(c->write_buf);
+    free(c->staged);
     sodium_memzero(c->challenge, sizeof c->challenge);
     free(c);
 }
@@ -114,6 +116,8 @@ void pl_conn_close(pl_conn *c, const char *reason)
     if (reason)
         pl_log(PL_CONFIG_LOG_INFO, "closing connection", PL_LOG_U64("conn", c->id),
                PL_LOG_STR("peer", c->peer), PL_LOG_STR("reason", reason));
+    if (commit_staged(c) != 0)
+        return;
     c->state = PL_CONN_CLOSING;
     c->closing_since_ns = pl_clock_mono_ns();
     uv_read_stop((uv_stream_t *)&c->tcp);
@@ -124,6 +128,99 @@ void pl_conn_close(pl_conn *c, const char *reason)
 }
 
 /* ---- Output ------------------------------------------------------------------------------- */
+
+/*
+ * Frames are not encrypted one by one as they are produced: they are staged as plaintext and
+ * encrypted and written together once per loop iteration (pl_conn_flush_all, from the
+ * server's check handle), so the responses and pushes a batch of store completions makes
+ * for one client cost one run of TLS records and one write, not one each.
+ */
+
+/* Queues c for the end of this loop iteration. */
+static void schedule_flush(pl_conn *c)
+{
+    pl_server *srv = c->srv;
+
+    if (c->flush_queued)
+        return;
+    c->flush_queued = 1;
+    pl_conn_ref(c);
+    if (!srv->flush_head)
+        uv_idle_start(&srv->flush_idle, pl_server_noop_idle); /* poll must not block now */
+    c->flush_next = srv->flush_head;
+    srv->flush_head = c;
+}
+
+/* Encrypts the staged plaintext into TLS's output. Returns 0, or -1 after closing c. */
+static int commit_staged(pl_conn *c)
+{
+    int t;
+
+    if (!c->staged_len || c->state == PL_CONN_CLOSED)
+        return 0;
+    t = pl_tls_conn_write(c->tls, c->staged, c->staged_len);
+    free(c->staged);
+    c->staged = NULL;
+    c->staged_len = c->staged_cap = 0;
+    if (t == PL_TLS_E_OUTPUT_FULL) {
+        pl_metrics_refusal(PARLEY__STATUS_CODE__STATUS_SLOW_READER);
+        hard_close(c, "slow reader: output queue full");
+        return -1;
+    }
+    if (t != PL_TLS_OK) {
+        hard_close(c, pl_tls_strerror(t));
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends one encoded frame to the staged plaintext. Returns 0, or -1 after closing c (the
+ * client's queued output would pass its bound: it stopped reading; or no memory). */
+static int stage(pl_conn *c, const uint8_t *frame, size_t len)
+{
+    /* Below the TLS bound by a margin for the records' overhead (22 bytes per 16 KiB). */
+    if (pl_conn_output_queued(c) + len > PL_TLS_DEFAULT_OUTPUT_BOUND - 16 * 1024) {
+        pl_metrics_refusal(PARLEY__STATUS_CODE__STATUS_SLOW_READER);
+        hard_close(c, "slow reader: output queue full");
+        return -1;
+    }
+    if (c->staged_len + len > c->staged_cap) {
+        size_t cap = c->staged_cap ? c->staged_cap : 4096;
+        uint8_t *p;
+
+        while (cap < c->staged_len + len)
+            cap *= 2;
+        if (!(p = realloc(c->staged, cap))) {
+            hard_close(c, "out of memory");
+            return -1;
+        }
+        c->staged = p;
+        c->staged_cap = cap;
+    }
+    memcpy(c->staged + c->staged_len, frame, len);
+    c->staged_len += len;
+    pl_metrics_inc(PL_M_FRAMES_SENT);
+    schedule_flush(c);
+    return 0;
+}
+
+void pl_conn_flush_all(pl_server *srv)
+{
+    pl_conn *c = srv->flush_head, *next;
+
+    srv->flush_head = NULL;
+    uv_idle_stop(&srv->flush_idle);
+    for (; c; c = next) {
+        next = c->flush_next;
+        c->flush_next = NULL;
+        c->flush_queued = 0;
+        flush_output(c);
+        /* The output may have gone out at once (no write callback follows): reading and a
+         * held-back mailbox fetch may resume now. */
+        pl_conn_on_drain(c);
+        pl_conn_unref(c);
+    }
+}
 
 static void on_write_done(uv_write_t *req, int status)
 {
@@ -152,7 +249,7 @@ static void flush_output(pl_conn *c)
     uv_buf_t b;
     int n;
 
-    if (c->state == PL_CONN_CLOSED || c->write_buf)
+    if (c->state == PL_CONN_CLOSED || commit_staged(c) != 0 || c->write_buf)
         return;
     pl_tls_conn_pending_output(c->tls, &p, &len);
     if (len) {
@@ -198,7 +295,7 @@ static int send_frame(pl_conn *c, const Parley__ServerFrame *f)
 {
     uint8_t stack[2048], *buf = stack;
     size_t size = pl_frame_server_size(f), len = 0;
-    int r = -1, t;
+    int r = -1;
 
     if (size > sizeof stack && !(buf = malloc(size))) {
         hard_close(c, "out of memory");
@@ -208,18 +305,7 @@ static int send_frame(pl_conn *c, const Parley__ServerFrame *f)
         hard_close(c, "frame encoding failed");
         goto out;
     }
-    t = pl_tls_conn_write(c->tls, buf, len);
-    if (t == PL_TLS_E_OUTPUT_FULL) {
-        pl_metrics_refusal(PARLEY__STATUS_CODE__STATUS_SLOW_READER);
-        hard_close(c, "slow reader: output queue full");
-        goto out;
-    }
-    if (t != PL_TLS_OK) {
-        hard_close(c, pl_tls_strerror(t));
-        goto out;
-    }
-    pl_metrics_inc(PL_M_FRAMES_SENT);
-    r = 0;
+    r = stage(c, buf, len);
 out:
     if (buf != stack)
         free(buf);
@@ -251,22 +337,11 @@ static void flush_replies(pl_conn *c)
         c->reply_head = r->next;
         if (!c->reply_head)
             c->reply_tail = NULL;
-        if (pl_conn_alive(c)) {
-            int t = pl_tls_conn_write(c->tls, r->frame, r->len);
-
-            if (t == PL_TLS_E_OUTPUT_FULL) {
-                pl_metrics_refusal(PARLEY__STATUS_CODE__STATUS_SLOW_READER);
-                hard_close(c, "slow reader: output queue full");
-            } else if (t != PL_TLS_OK) {
-                hard_close(c, pl_tls_strerror(t));
-            } else {
-                pl_metrics_inc(PL_M_FRAMES_SENT);
-            }
-        }
+        if (pl_conn_alive(c))
+            (void)stage(c, r->frame, r->len);
         free(r->frame);
         free(r);
     }
-    flush_output(c);
 }
 
 void pl_conn_reply_finish(pl_conn *c, pl_reply *slot, Parley__Response *resp)
@@ -313,10 +388,7 @@ int pl_conn_push(pl_conn *c, Parley__Push *push)
         return -1;
     f.kind_case = PARLEY__SERVER_FRAME__KIND_PUSH;
     f.push = push;
-    if (send_frame(c, &f) != 0)
-        return -1;
-    flush_output(c);
-    return 0;
+    return send_frame(c, &f);
 }
 
 void pl_conn_goodbye(pl_conn *c, Parley__StatusCode code, const char *message)

@@ -101,6 +101,12 @@ struct pl_conn {
     uint32_t requests_in_flight;
     size_t request_bytes_in_flight;
 
+    /* Frames waiting to be encrypted at the end of this loop iteration. */
+    uint8_t *staged;
+    size_t staged_len, staged_cap;
+    int flush_queued;
+    pl_conn *flush_next;
+
     /* Socket output: one uv_write at a time, from a copy of TLS's pending bytes. */
     uv_write_t write_req;
     uint8_t *write_buf;
@@ -160,6 +166,10 @@ void pl_conn_goodbye(pl_conn *c, Parley__StatusCode code, const char *message);
 
 /* Closes without a Goodbye (TLS close_notify if possible). reason is for the log line. */
 void pl_conn_close(pl_conn *c, const char *reason);
+
+/* Encrypts and writes what every connection staged in this loop iteration (the server's
+ * check handle calls it). */
+void pl_conn_flush_all(pl_server *srv);
 
 /* Periodic check (server's sweep timer): hello, idle, slow-reader and closing timeouts. */
 void pl_conn_sweep(pl_conn *c, uint64_t now_ns);

@@ -37,6 +37,16 @@ int pl_server_ready(void *arg)
 
 /* ---- Connections --------------------------------------------------------------------------- */
 
+void pl_server_noop_idle(uv_idle_t *h)
+{
+    (void)h;
+}
+
+static void on_flush_check(uv_check_t *h)
+{
+    pl_conn_flush_all(h->data);
+}
+
 static void close_unaccepted(uv_handle_t *h)
 {
     free(h);
@@ -212,6 +222,9 @@ static void drain_step(uv_timer_t *t)
     close_handle((uv_handle_t *)&srv->sig_hup);
     close_handle((uv_handle_t *)&srv->sig_term);
     close_handle((uv_handle_t *)&srv->sig_int);
+    pl_conn_flush_all(srv);
+    close_handle((uv_handle_t *)&srv->flush_check);
+    close_handle((uv_handle_t *)&srv->flush_idle);
     if (srv->admin)
         pl_admin_http_close(srv->admin);
     srv->admin = NULL;
@@ -359,6 +372,10 @@ int pl_server_run(const pl_config *cfg, pl_store *store, pl_tls_ctx *tls)
     r = 1;
     if (start_admin(srv) != 0)
         goto stop;
+    uv_check_init(&loop, &srv->flush_check);
+    uv_idle_init(&loop, &srv->flush_idle);
+    srv->flush_check.data = srv->flush_idle.data = srv;
+    uv_check_start(&srv->flush_check, on_flush_check);
     uv_timer_init(&loop, &srv->sweep_timer);
     uv_timer_init(&loop, &srv->expire_timer);
     srv->sweep_timer.data = srv->expire_timer.data = srv;

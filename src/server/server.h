@@ -56,6 +56,9 @@ struct pl_server {
     uv_timer_t expire_timer; /* retention sweeps */
     uv_signal_t sig_hup, sig_term, sig_int;
     struct pl_admin_http *admin;
+    uv_check_t flush_check; /* end of each loop iteration: pl_conn_flush_all */
+    uv_idle_t flush_idle;   /* running while flushes are queued, so poll does not block */
+    pl_conn *flush_head;
 
     pl_conn *conns;
     uint32_t n_conns;
@@ -80,6 +83,9 @@ int pl_server_run(const pl_config *cfg, pl_store *store, pl_tls_ctx *tls);
 
 /* Called by conn.c when a connection is fully closed (removes it from the list). */
 void pl_server_conn_closed(pl_server *srv, pl_conn *c);
+
+/* The idle handle's callback: nothing (its presence keeps poll from blocking). */
+void pl_server_noop_idle(uv_idle_t *h);
 
 /* 1 when the server is serving (not starting, not draining): /readyz. */
 int pl_server_ready(void *srv);

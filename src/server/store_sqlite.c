@@ -1013,6 +1013,10 @@ int pl_store_open_sqlite(const char *path, const pl_store_options *opts, pl_stor
         goto out;
     }
     s->base.ops = &sq_ops;
+    /* SQLite's memory statistics take a global mutex on every allocation; parleyd never reads
+     * them. Only possible before SQLite initialises (the first open); later calls fail
+     * harmlessly with SQLITE_MISUSE. */
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     if ((r = check_options(opts, &s->opt)) != PL_STORE_OK) {
         pl__sq_error(s, r, "store option out of range");
         goto out;
