@@ -9,7 +9,9 @@
 #   make fuzz-smoke    build the libFuzzer targets with clang and run each briefly
 #   make format        reformat the code with clang-format
 #   make format-check  fail if any file differs from clang-format's output
-#   make bench         build and run the benchmarks (Release)
+#   make bench         build and run the protocol benchmark (Release)
+#   make loadgen       build and run parleyd's load generator: throughput, latency at a fixed
+#                      rate, memory per idle connection (docs/BENCHMARKS.md)
 #   make install       install libparley, its headers and parley.pc (PREFIX=/usr/local)
 
 MAKEFLAGS   += --no-print-directory
@@ -23,7 +25,7 @@ BUILD_BENCH := build-bench
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find include src tests fuzz bench examples -name '*.[ch]')
 
-.PHONY: all deps build run demo test test-plain test-asan fuzz-build fuzz-smoke bench format \
+.PHONY: loadgen all deps build run demo test test-plain test-asan fuzz-build fuzz-smoke bench format \
         format-check install clean
 
 all: build
@@ -69,6 +71,16 @@ bench: deps
 	@cmake -S . -B $(BUILD_BENCH) -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 	@cmake --build $(BUILD_BENCH) -j $(JOBS)
 	@$(BUILD_BENCH)/bench/parley-bench
+
+LOADGEN_RATE ?= 38000
+LOADGEN_IDLE ?= 10000
+
+loadgen: deps
+	@cmake -S . -B $(BUILD_BENCH) -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+	@cmake --build $(BUILD_BENCH) -j $(JOBS) --target loadgen parleyd
+	@$(BUILD_BENCH)/bench/loadgen
+	@$(BUILD_BENCH)/bench/loadgen --rate $(LOADGEN_RATE)
+	@$(BUILD_BENCH)/bench/loadgen --idle $(LOADGEN_IDLE)
 
 format: deps
 	@clang-format -i $(FORMAT_FILES)
