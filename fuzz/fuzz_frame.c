@@ -1,5 +1,5 @@
 /*
- * fuzz_frame.c: parleyd's frame reader, decoder and validator (src/server/frame.c) on
+ * fuzz_frame.c: parleyd's frame reader, decoder and validator (src/net/frame.c) on
  * hostile bytes.
  *
  * Input: one byte choosing the chunk rhythm, then the byte stream as it would come off TLS.

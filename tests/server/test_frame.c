@@ -1,5 +1,5 @@
 /*
- * test_frame.c: parleyd's frame codec (src/server/frame.c, PROTOCOL.md §11.1-§11.4): the
+ * test_frame.c: parleyd's frame codec (src/net/frame.c, PROTOCOL.md §11.1-§11.4): the
  * incremental reader at every split point, bad lengths, decoding under the memory budget,
  * validation of every request, and round trips of every message type.
  */
