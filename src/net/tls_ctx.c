@@ -103,10 +103,29 @@ out:
     return r;
 }
 
+/* A client that trusts no certificate authority: the handshake accepts any certificate and
+ * the caller pins the server by its fingerprint (pl_tls_conn_peer_fingerprint). */
+static int build_client_pinned(SSL_CTX **out, char *err, size_t err_len)
+{
+    SSL_CTX *c = NULL;
+
+    *out = NULL;
+    ERR_clear_error();
+    if (!(c = SSL_CTX_new(TLS_client_method())) || !apply_common(c)) {
+        SSL_CTX_free(c);
+        return pl__tls_fail(PL_TLS_E_CRYPTO, 1, err, err_len, "cannot create a TLS context");
+    }
+    SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
+    *out = c;
+    return PL_TLS_OK;
+}
+
 static int build(const pl_tls_ctx *ctx, SSL_CTX **out, char *err, size_t err_len)
 {
     if (ctx->is_server)
         return build_server(ctx->cert_path, ctx->key_path, out, err, err_len);
+    if (!ctx->cert_path[0])
+        return build_client_pinned(out, err, err_len);
     return build_client(ctx->cert_path, out, err, err_len);
 }
 
@@ -148,6 +167,11 @@ int pl_tls_ctx_new_client(pl_tls_ctx **out, const char *trusted_cert_path, char 
                           size_t err_len)
 {
     return new_holder(out, 0, trusted_cert_path, NULL, err, err_len);
+}
+
+int pl_tls_ctx_new_client_pinned(pl_tls_ctx **out, char *err, size_t err_len)
+{
+    return new_holder(out, 0, "", NULL, err, err_len);
 }
 
 int pl_tls_ctx_reload(pl_tls_ctx *ctx, char *err, size_t err_len)

@@ -55,6 +55,15 @@ int pl_tls_ctx_new_client(pl_tls_ctx **out, const char *trusted_cert_path, char 
                           size_t err_len);
 
 /*
+ * Creates a client holder that trusts no certificate authority: every handshake completes,
+ * whatever certificate the server shows, and THE CALLER MUST then compare
+ * pl_tls_conn_peer_fingerprint() with the fingerprint it pinned (trust on first use: the
+ * first connection records it, every later one must match) before sending anything. For
+ * clients run without a CA file. *out and the errors as for pl_tls_ctx_new_client().
+ */
+int pl_tls_ctx_new_client_pinned(pl_tls_ctx **out, char *err, size_t err_len);
+
+/*
  * Re-reads the holder's files and, if they load (and for a server, key and certificate
  * match), makes the new SSL_CTX current for connections created from now on. On failure
  * the current SSL_CTX stays, and the error is returned as for the constructors.

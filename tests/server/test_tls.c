@@ -433,6 +433,35 @@ static void client_refuses_untrusted_or_misnamed_server(void **state)
     pl_tls_ctx_free(ca);
 }
 
+/* A pinned client completes the handshake with any server and sees its fingerprint, which
+ * is what it must compare with its pin. */
+static void pinned_client_sees_each_servers_fingerprint(void **state)
+{
+    pl_tls_ctx *sa = server_ctx(cert_a, key_a), *sb = server_ctx(cert_b, key_b), *pin = NULL;
+    char err[256], fpa[PL_TLS_FINGERPRINT_BYTES], fpb[PL_TLS_FINGERPRINT_BYTES];
+    char seen[PL_TLS_FINGERPRINT_BYTES];
+    pl_tls_conn *c = NULL, *s = NULL;
+
+    (void)state;
+    assert_int_equal(pl_tls_ctx_new_client_pinned(&pin, err, sizeof err), PL_TLS_OK);
+    assert_int_equal(pl_tls_ctx_fingerprint(sa, fpa), PL_TLS_OK);
+    assert_int_equal(pl_tls_ctx_fingerprint(sb, fpb), PL_TLS_OK);
+    connect_pair(pin, sa, &c, &s);
+    assert_int_equal(pl_tls_conn_peer_fingerprint(c, seen), PL_TLS_OK);
+    assert_string_equal(seen, fpa);
+    pl_tls_conn_free(c);
+    pl_tls_conn_free(s);
+    connect_pair(pin, sb, &c, &s);
+    assert_int_equal(pl_tls_conn_peer_fingerprint(c, seen), PL_TLS_OK);
+    assert_string_equal(seen, fpb);
+    assert_string_not_equal(fpa, fpb);
+    pl_tls_conn_free(c);
+    pl_tls_conn_free(s);
+    pl_tls_ctx_free(pin);
+    pl_tls_ctx_free(sa);
+    pl_tls_ctx_free(sb);
+}
+
 static void tls12_client_is_refused(void **state)
 {
     pl_tls_ctx *sctx = server_ctx(cert_a, key_a);
@@ -801,6 +830,7 @@ int main(void)
         cmocka_unit_test(ctx_refuses_mismatched_key_and_bad_files),
         cmocka_unit_test(handshake_in_process),
         cmocka_unit_test(client_refuses_untrusted_or_misnamed_server),
+        cmocka_unit_test(pinned_client_sees_each_servers_fingerprint),
         cmocka_unit_test(tls12_client_is_refused),
         cmocka_unit_test(exporter_matches_at_both_ends_and_differs_per_connection),
         cmocka_unit_test(data_both_ways_with_chunked_delivery),
