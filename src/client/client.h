@@ -1,0 +1,213 @@
+/*
+ * client.h: the Parley client runtime: one home directory (cstore.h), one account, one
+ * device; a connection to parleyd; sessions (libparley) with every device of every contact.
+ * The `parley` command (src/cli) is a thin layer over these functions.
+ *
+ * Trust rules (docs/CLIENT.md):
+ *   - Every device record of an account must verify under that account's key before any
+ *     key in it is used; a bundle must verify (pl_bundle_verify) before X3DH.
+ *   - The first account key seen for a user is remembered (trust on first use). A later,
+ *     different account key is a key change: for a verified contact, sending is blocked
+ *     (PL_CLIENT_E_KEY_CHANGED) until the user verifies again; for an unverified one it is
+ *     accepted, announced (on_notice) and recorded in the history as a notice.
+ *   - The server's certificate is pinned: the CA file given at init/link, or else the
+ *     fingerprint seen on first connection; any other certificate is PL_CLIENT_E_CERT.
+ *
+ * Delivery rules: a received envelope is decrypted, and its session state, message row and
+ * seq are committed in one transaction BEFORE the Ack is sent; a redelivered seq is acked
+ * without decrypting again, and a message id is stored once. A message is sent as one Send
+ * with a ciphertext for every device of the recipient and every other device of ours; on
+ * STATUS_MISMATCHED_DEVICES the device lists are refreshed (verified) and the Send retried
+ * (at most 3 times).
+ *
+ * All functions return PL_CLIENT_OK (0) or a negative PL_CLIENT_E_* code; on error,
+ * pl_client_error(c) is one line explaining it (naming the user, the server, the file).
+ */
+#ifndef PARLEY_CLIENT_CLIENT_H
+#define PARLEY_CLIENT_CLIENT_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PL_CLIENT_ERRNO_MAP(XX)                                                                    \
+    XX(OK, 0, "success")                                                                           \
+    XX(E_NOMEM, -1, "out of memory")                                                               \
+    XX(E_USAGE, -2, "invalid argument")                                                            \
+    XX(E_STORE, -3, "the local store failed")                                                      \
+    XX(E_NOT_INITIALISED, -4, "no account here yet: run `parley init` or `parley link`")           \
+    XX(E_ALREADY_INITIALISED, -5, "this home already has an account")                              \
+    XX(E_LOCKED, -6, "another parley process is using this home directory")                        \
+    XX(E_PASSPHRASE, -7, "wrong passphrase")                                                       \
+    XX(E_NEED_PASSPHRASE, -8, "this store is protected by a passphrase")                           \
+    XX(E_CORRUPT, -9, "the local store is corrupt or not a parley store")                          \
+    XX(E_PERMISSIONS, -10, "the home directory is accessible to other users")                      \
+    XX(E_UNREACHABLE, -11, "cannot reach the server")                                              \
+    XX(E_CERT, -12, "the server's certificate does not match the pinned one")                      \
+    XX(E_PROTOCOL, -13, "the server broke the protocol")                                           \
+    XX(E_REFUSED, -14, "the server refused the request")                                           \
+    XX(E_UNKNOWN_USER, -15, "no such user")                                                        \
+    XX(E_USERNAME_TAKEN, -16, "the username is taken")                                             \
+    XX(E_BAD_USERNAME, -17, "not a valid username")                                                \
+    XX(E_KEY_CHANGED, -18, "the contact's account key changed since it was verified")              \
+    XX(E_BAD_RECORD, -19, "a device record does not verify under the account key")                \
+    XX(E_LINK_CODE, -20, "the link code is wrong, expired or was tampered with")                   \
+    XX(E_TIMEOUT, -21, "timed out")                                                                \
+    XX(E_NOT_FOUND, -22, "not found")                                                              \
+    XX(E_MISMATCH, -23, "the safety number does not match")                                        \
+    XX(E_INTERRUPTED, -24, "interrupted")                                                          \
+    XX(E_NO_DEVICES, -25, "the user has no reachable device")
+
+enum pl_client_error {
+#define PL__CLIENT_ERR_ENUM(name, value, msg) PL_CLIENT_##name = (value),
+    PL_CLIENT_ERRNO_MAP(PL__CLIENT_ERR_ENUM)
+#undef PL__CLIENT_ERR_ENUM
+};
+
+const char *pl_client_strerror(int code);
+/* "PL_CLIENT_E_CERT"-style name, for --json output. */
+const char *pl_client_errname(int code);
+
+typedef struct pl_client pl_client;
+
+/*
+ * Opens the home directory `home` (created when `create` is non-zero: for init and link).
+ * passphrase may be NULL (no passphrase: key file; or, for an existing protected store,
+ * PL_CLIENT_E_NEED_PASSPHRASE so the caller can prompt). On error *out is NULL and err
+ * holds the sentence. Errors: E_LOCKED, E_PASSPHRASE, E_NEED_PASSPHRASE, E_CORRUPT,
+ * E_PERMISSIONS, E_NOT_INITIALISED (no store and create == 0), E_ALREADY_INITIALISED
+ * (create != 0 and an account exists), E_STORE.
+ */
+int pl_client_open(pl_client **out, const char *home, const char *passphrase, int create,
+                   char *err, size_t err_len);
+void pl_client_close(pl_client *c);
+const char *pl_client_error(const pl_client *c);
+
+/* Called for announcements the user must see (key changes, PrekeysLow handled silently). */
+typedef void (*pl_client_notice_cb)(void *ctx, const char *user, const char *text);
+void pl_client_on_notice(pl_client *c, pl_client_notice_cb cb, void *ctx);
+
+/* ---- Account set-up ------------------------------------------------------------------------ */
+
+/*
+ * parley init: creates the account key and device 1, registers `username` on `server`
+ * ("host:port"), authenticates, uploads a signed prekey and one-time prekeys, and stores
+ * everything. ca_file pins the server's certificate (copied into the home); NULL trusts the
+ * first certificate seen, whose fingerprint is written to fingerprint_out (96 bytes) either
+ * way. device_name may be NULL.
+ */
+int pl_client_init(pl_client *c, const char *server, const char *ca_file, const char *username,
+                   const char *device_name, char fingerprint_out[96]);
+
+/*
+ * parley link, step 1, on the new device: connects, makes this device's keys and posts the
+ * link offer; writes the code to type on the other device into code_out (e.g.
+ * "K7QF-2M9D-XW4B-A3TE", NUL-terminated, at most 32 bytes) and the data to show as a QR code
+ * into qr_out (NUL-terminated text, at most 128 bytes: "parley-link:" + code).
+ */
+int pl_client_link_start(pl_client *c, const char *server, const char *ca_file,
+                         const char *device_name, char code_out[32], char qr_out[128],
+                         char fingerprint_out[96]);
+/* Step 2: waits up to timeout_ms for the approval, then finishes: stores the account,
+ * authenticates, uploads prekeys. E_TIMEOUT, E_LINK_CODE (the answer does not open or does
+ * not match), E_INTERRUPTED (*stop became non-zero). */
+int pl_client_link_wait(pl_client *c, int timeout_ms, volatile sig_atomic_t *stop);
+
+/* parley approve CODE, on an existing device: checks the offer against the code, signs the
+ * new device in (AddDevice) and sends it the account key sealed for it. The new device's
+ * id and name are written to the out parameters. */
+int pl_client_approve(pl_client *c, const char *code, uint32_t *new_device_id,
+                      char new_device_name[65]);
+
+/* ---- Devices ------------------------------------------------------------------------------- */
+
+typedef struct pl_client_device {
+    uint32_t id;
+    char name[65];
+    char fingerprint[96]; /* of the device identity key (pl_key_fingerprint) */
+    uint64_t added_at_ms; /* the record's creation time */
+    int current;          /* this device */
+} pl_client_device;
+
+/* Our own devices, from the server's signed list (verified). *devs malloc'd, free(). */
+int pl_client_devices(pl_client *c, pl_client_device **devs, size_t *n);
+/* Removes one of our devices (signed with the account key). Not the current one. */
+int pl_client_remove_device(pl_client *c, uint32_t device_id);
+
+/* ---- Messages ------------------------------------------------------------------------------ */
+
+typedef struct pl_client_message {
+    char id[33];       /* hex message id */
+    char peer[33];     /* the conversation */
+    char from[33];     /* the sender's username */
+    uint32_t device;   /* the sender's device */
+    uint64_t sent_at_ms;
+    uint64_t received_at_ms;
+    int outgoing;      /* sent by us (this or another of our devices) */
+    int notice;        /* a local notice (key change), not a message */
+    const char *text;  /* UTF-8, not NUL-terminated inside: use text_len (a NUL follows) */
+    size_t text_len;
+} pl_client_message;
+
+/* Called once per message, after it is stored. Return non-zero to stop. */
+typedef int (*pl_client_message_cb)(void *ctx, const pl_client_message *m);
+
+/* parley send: encrypts text to every device of `to` and to our other devices, sends,
+ * stores it in the history. On success the server has acknowledged it; id_out gets its id
+ * (hex). E_UNKNOWN_USER, E_KEY_CHANGED (blocked), E_NO_DEVICES, E_UNREACHABLE, ... */
+int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_len,
+                   char id_out[33]);
+
+/* parley recv: connects, receives everything pending (waiting up to wait_ms for the first
+ * message if none is pending), and calls cb for each new message (and notice). */
+int pl_client_receive(pl_client *c, int wait_ms, pl_client_message_cb cb, void *ctx);
+
+/* parley listen: stays connected, calling cb as messages arrive; reconnects with backoff
+ * (1 s doubling to 60 s) when the connection drops; returns PL_CLIENT_OK when *stop becomes
+ * non-zero (checked at least every 250 ms). */
+int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_message_cb cb,
+                     void *ctx);
+
+/* parley history USER [--limit N]: the last `limit` messages (0: all), oldest first. */
+int pl_client_history(pl_client *c, const char *user, size_t limit, pl_client_message_cb cb,
+                      void *ctx);
+
+/* ---- Contacts and verification ------------------------------------------------------------- */
+
+typedef struct pl_client_contact {
+    char username[33];
+    char fingerprint[64]; /* account fingerprint, 30 digits grouped (PROTOCOL.md §8.1) */
+    int verified;
+    int key_changed;      /* changed since verified (sending blocked) */
+    uint64_t first_seen_ms;
+} pl_client_contact;
+
+typedef int (*pl_client_contact_cb)(void *ctx, const pl_client_contact *ct);
+int pl_client_contacts(pl_client *c, pl_client_contact_cb cb, void *ctx);
+
+typedef struct pl_client_whoami {
+    char username[33];
+    uint32_t device_id;
+    char device_name[65];
+    char server[128];
+    char account_fingerprint[64];
+    char device_fingerprint[96];
+    char server_fingerprint[96];
+} pl_client_whoami;
+int pl_client_whoami_get(pl_client *c, pl_client_whoami *out);
+
+typedef struct pl_client_safety {
+    char safety_number[80];       /* 60 digits in 12 groups of 5 */
+    char our_fingerprint[64];
+    char their_fingerprint[64];
+    int verified;
+    int key_changed;
+} pl_client_safety;
+
+/* parley verify USER: fetches USER's account key if not known yet; fills *out. */
+int pl_client_safety_number(pl_client *c, const char *user, pl_client_safety *out);
+/* parley verify USER --confirm NUMBER: marks USER verified if NUMBER (digits; spaces and
+ * dashes ignored) equals the current safety number; else E_MISMATCH. */
+int pl_client_verify_confirm(pl_client *c, const char *user, const char *number);
+
+#endif

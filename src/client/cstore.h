@@ -1,0 +1,179 @@
+/*
+ * cstore.h: the client's local store: one SQLite database in the home directory, with every
+ * secret and every message body encrypted at rest.
+ *
+ * Home directory (created 0700; refused if group or others may read or write it):
+ *   parley.db      SQLite (WAL, synchronous=FULL), created 0600
+ *   store.key      the 32-byte store key, 0600: when no passphrase protects the store
+ *   store.key.enc  the store key sealed under a key derived from a passphrase (Argon2id):
+ *                  when one does; exactly one of the two files exists
+ *   lock           held with flock() while a process uses the home
+ *
+ * Encryption at rest: a sealed value is nonce (24) || XChaCha20-Poly1305(store key, value)
+ * with associated data naming where it belongs ("table/column/row key"), so a value moved to
+ * another row or column fails to open (PL_CSTORE_E_CORRUPT). Sealed: the account and device
+ * private keys, prekey private keys, session states, message bodies. Plain (needed for
+ * lookups, and public anyway or visible to the server): usernames, device ids, public keys,
+ * device records, timestamps, message ids.
+ *
+ * Trade-off (documented for users): with a passphrase, a copy of the home directory is
+ * useless without it (Argon2id, libsodium's MODERATE limits: 256 MiB, 3 passes); without
+ * one, anyone who can read store.key can read everything, so the home's 0700/0600 modes are
+ * the only protection, as for an ssh key without a passphrase.
+ *
+ * Transactions: every change the engine makes for one event (a received message: session
+ * state + message row; a sent message: sessions + message row) is one
+ * pl_cstore_begin/commit, so a crash leaves either all or none of it.
+ *
+ * Errors: PL_CSTORE_* below. One handle per process, used by one thread.
+ */
+#ifndef PARLEY_CLIENT_CSTORE_H
+#define PARLEY_CLIENT_CSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PL_CSTORE_ERRNO_MAP(XX)                                                                    \
+    XX(OK, 0, "success")                                                                           \
+    XX(E_NOMEM, -1, "out of memory")                                                               \
+    XX(E_INVALID_ARG, -2, "invalid argument")                                                      \
+    XX(E_NOT_FOUND, -3, "not found")                                                               \
+    XX(E_EXISTS, -4, "already exists")                                                             \
+    XX(E_IO, -5, "the store could not be read or written")                                         \
+    XX(E_CORRUPT, -6, "the store is corrupt or not a parley store")                                \
+    XX(E_VERSION, -7, "the store was written by a newer parley")                                   \
+    XX(E_LOCKED, -8, "another parley process is using this home directory")                        \
+    XX(E_PERMISSIONS, -9, "the home directory or a file in it is accessible to other users")       \
+    XX(E_PASSPHRASE, -10, "wrong passphrase")                                                      \
+    XX(E_NEED_PASSPHRASE, -11, "this store is protected by a passphrase")                          \
+    XX(E_NO_HOME, -12, "no parley store in this home directory")
+
+enum pl_cstore_error {
+#define PL__CSTORE_ERR_ENUM(name, value, msg) PL_CSTORE_##name = (value),
+    PL_CSTORE_ERRNO_MAP(PL__CSTORE_ERR_ENUM)
+#undef PL__CSTORE_ERR_ENUM
+};
+
+const char *pl_cstore_strerror(int code);
+
+typedef struct pl_cstore pl_cstore;
+
+/*
+ * Creates a new home at path (the directory is created 0700 if missing; it must then be
+ * empty of parley files) with a fresh random store key, protected by passphrase if it is
+ * not NULL (and not empty), else written to store.key. Returns PL_CSTORE_OK and *out, or
+ * _E_EXISTS (a store is already there), _E_PERMISSIONS, _E_IO, _E_NOMEM. err gets a
+ * sentence naming the path.
+ */
+int pl_cstore_create(pl_cstore **out, const char *path, const char *passphrase, char *err,
+                     size_t err_len);
+
+/*
+ * Opens an existing home. passphrase is used when the store has one (NULL then gives
+ * _E_NEED_PASSPHRASE, so the caller can prompt and call again). Returns PL_CSTORE_OK, or
+ * _E_NO_HOME, _E_PERMISSIONS (home not 0700-like, or a file readable by others), _E_LOCKED
+ * (another process holds the lock), _E_PASSPHRASE, _E_NEED_PASSPHRASE, _E_CORRUPT (not a
+ * parley database, or the key does not open it), _E_VERSION, _E_IO.
+ */
+int pl_cstore_open(pl_cstore **out, const char *path, const char *passphrase, char *err,
+                   size_t err_len);
+
+/* Closes, releasing the lock; wipes the store key. Accepts NULL. */
+void pl_cstore_close(pl_cstore *s);
+
+/* One line about the last error on s. */
+const char *pl_cstore_last_error(const pl_cstore *s);
+
+/* Transactions (BEGIN IMMEDIATE / COMMIT / ROLLBACK). Not nested. */
+int pl_cstore_begin(pl_cstore *s);
+int pl_cstore_commit(pl_cstore *s);
+void pl_cstore_rollback(pl_cstore *s);
+
+/* ---- Settings: small plain text values (server address, username, device id, pinned
+ * certificate fingerprint, CA file path). */
+int pl_cstore_setting_set(pl_cstore *s, const char *name, const char *value);
+/* Copies the value into out (cap bytes, NUL-terminated). _E_NOT_FOUND if unset. */
+int pl_cstore_setting_get(pl_cstore *s, const char *name, char *out, size_t cap);
+
+/* ---- Secrets: sealed blobs by name ("account", "device", "spk/7", "otk/42", ...). */
+int pl_cstore_secret_put(pl_cstore *s, const char *name, const uint8_t *data, size_t len);
+/* *data is malloc'd (free with pl_cstore_free_secret, which wipes it). _E_NOT_FOUND. */
+int pl_cstore_secret_get(pl_cstore *s, const char *name, uint8_t **data, size_t *len);
+int pl_cstore_secret_delete(pl_cstore *s, const char *name);
+void pl_cstore_free_secret(uint8_t *data, size_t len);
+
+/* ---- Contacts: other accounts (and our own, under our username). */
+typedef struct pl_cstore_contact {
+    char username[33];
+    uint8_t account_key[33];   /* the key currently known */
+    int verified;              /* the user confirmed the safety number for verified_key */
+    uint8_t verified_key[33];  /* the account key that was verified (zeros if never) */
+    uint64_t first_seen_ms;
+    uint64_t key_changed_ms;   /* when account_key last changed, 0 if never */
+} pl_cstore_contact;
+
+/* Inserts or replaces the contact row. */
+int pl_cstore_contact_put(pl_cstore *s, const pl_cstore_contact *c);
+int pl_cstore_contact_get(pl_cstore *s, const char *username, pl_cstore_contact *out);
+/* Calls cb for each contact in username order; cb returns non-zero to stop. */
+int pl_cstore_contact_list(pl_cstore *s, int (*cb)(void *ctx, const pl_cstore_contact *c),
+                           void *ctx);
+
+/* ---- Known devices of an account (its signed device records, as last fetched). */
+typedef struct pl_cstore_device {
+    uint32_t device_id;
+    uint8_t record[143]; /* PL_DEVICE_RECORD_BYTES, verified before storing */
+    char name[65];       /* local label; "" if unknown */
+} pl_cstore_device;
+
+/* Replaces the account's whole device list with devs[0..n) (n <= 16) in one statement set. */
+int pl_cstore_devices_set(pl_cstore *s, const char *username, const pl_cstore_device *devs,
+                          size_t n);
+/* Writes up to 16 devices in id order to out and their number to *n. */
+int pl_cstore_devices_get(pl_cstore *s, const char *username, pl_cstore_device out[16],
+                          size_t *n);
+
+/* ---- Sessions: one sealed libparley session state per (username, device id). */
+int pl_cstore_session_put(pl_cstore *s, const char *username, uint32_t device_id,
+                          const uint8_t *state, size_t len);
+/* *state malloc'd, free with pl_cstore_free_secret. _E_NOT_FOUND. */
+int pl_cstore_session_get(pl_cstore *s, const char *username, uint32_t device_id,
+                          uint8_t **state, size_t *len);
+int pl_cstore_session_delete(pl_cstore *s, const char *username, uint32_t device_id);
+
+/* ---- Messages: the history. The body is sealed. */
+enum pl_cstore_msg_kind {
+    PL_CSTORE_MSG_IN = 0,     /* received from peer */
+    PL_CSTORE_MSG_OUT = 1,    /* sent by us (from this or another of our devices) to peer */
+    PL_CSTORE_MSG_NOTICE = 2, /* a local notice in the conversation (e.g. key change) */
+};
+
+typedef struct pl_cstore_message {
+    uint8_t id[16];         /* the sender's message id; unique per (peer, kind) */
+    char peer[33];          /* the other account of the conversation */
+    int kind;               /* enum pl_cstore_msg_kind */
+    uint32_t device_id;     /* the sending device (ours for OUT) */
+    uint64_t sent_at_ms;    /* the sender's clock */
+    uint64_t received_at_ms;
+    uint8_t *body;          /* decrypted body (UTF-8 text), malloc'd by _get/_list */
+    size_t body_len;
+    int64_t rowid;          /* insertion order */
+} pl_cstore_message;
+
+/* Adds a message. Returns _E_EXISTS (and changes nothing) if (peer, kind, id) is already
+ * there: the dedup that makes a redelivered envelope show once. */
+int pl_cstore_message_add(pl_cstore *s, const pl_cstore_message *m);
+/* Calls cb for the last `limit` messages with peer (0: all), oldest first, or for every
+ * peer when peer is NULL. The message is valid during the call only. */
+int pl_cstore_message_list(pl_cstore *s, const char *peer, size_t limit,
+                           int (*cb)(void *ctx, const pl_cstore_message *m), void *ctx);
+
+/* ---- Received envelopes already processed: (server seq) per our device, so an envelope
+ * redelivered after a crash between commit and Ack is acknowledged without decrypting it
+ * again (the ratchet would refuse it as a replay). */
+int pl_cstore_seen_add(pl_cstore *s, uint64_t seq);
+int pl_cstore_seen_has(pl_cstore *s, uint64_t seq); /* 1, 0, or a negative error */
+/* Forgets seqs at or below up_to (after they were acknowledged). */
+int pl_cstore_seen_prune(pl_cstore *s, uint64_t up_to);
+
+#endif
