@@ -1,0 +1,213 @@
+/*
+ * test_cli_trust.c: safety numbers and key changes, end to end.
+ *
+ * A key change is provoked as the attack it stands for: the server (its operator, or whoever
+ * compels it) replaces bob's account. With parleyd stopped, the test deletes bob's and
+ * carol's accounts from its database (what a malicious operator can do), restarts it on the
+ * same port, and registers new "bob" and "carol" accounts from fresh homes, so the server
+ * now hands alice account keys she has never seen under names she knows. bob was verified
+ * by alice: sending to him is blocked (exit 4) until alice verifies the new number. carol
+ * was not: the change is accepted and announced.
+ */
+#define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE
+
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "cli_harness.h"
+
+static ph_server *server;
+
+/* A port that was free a moment ago, so that a restarted parleyd keeps its address. */
+static unsigned free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    unsigned port;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static int group_setup(void **state)
+{
+    static char listen[64];
+    const char *settings[] = {listen, NULL};
+
+    (void)state;
+    ch_setup();
+    snprintf(listen, sizeof listen, "server.listen=127.0.0.1:%u", free_port());
+    server = ph_start(settings);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    if (server && server->pid)
+        ph_stop(server);
+    ph_free(server);
+    server = NULL;
+    ch_teardown();
+    return 0;
+}
+
+static int test_teardown(void **state)
+{
+    (void)state;
+    ph_test_teardown(server);
+    return 0;
+}
+
+static void safety_number(const char *home, const char *user, char *out, size_t cap)
+{
+    ch_result r;
+
+    ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", home, "verify", user));
+    CH_ASSERT_STATUS(&r, 0);
+    assert_int_equal(ch_json_field(r.out, "safety_number", out, cap), 0);
+    assert_true(strlen(out) >= 60);
+    ch_result_free(&r);
+}
+
+/* What a malicious operator can do to its own database. */
+static void server_drops_accounts(const char *const *names)
+{
+    char db[PH_PATH_MAX + 16], sql[256];
+    sqlite3 *h = NULL;
+    size_t i;
+
+    ph_stop(server);
+    snprintf(db, sizeof db, "%s/parleyd.db", server->data_dir);
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
+    for (i = 0; names[i]; i++) {
+        snprintf(sql, sizeof sql, "DELETE FROM accounts WHERE username = '%s'", names[i]);
+        assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_changes(h), 1);
+    }
+    sqlite3_close(h);
+    ph_restart(server);
+}
+
+static void test_safety_number_and_key_change(void **state)
+{
+    const char *alice = strdup(ch_home("alice")), *bob = strdup(ch_home("bob"));
+    const char *carol = strdup(ch_home("carol"));
+    const char *bob_new = strdup(ch_home("bob-new")), *carol_new = strdup(ch_home("carol-new"));
+    static const char *const dropped[] = {"bob", "carol", NULL};
+    char number[128], theirs[128], changed[128];
+    ch_result r;
+    char *out;
+
+    (void)state;
+    ph_test_begin();
+    ch_init_user(server, alice, "alice");
+    ch_init_user(server, bob, "bob");
+    ch_init_user(server, carol, "carol");
+    ch_send(alice, "bob", "first contact");
+    ch_send(alice, "carol", "first contact");
+    free(ch_recv_json(bob));
+
+    /* Both ends compute the same number; the text form shows it with both fingerprints. */
+    safety_number(alice, "bob", number, sizeof number);
+    safety_number(bob, "alice", theirs, sizeof theirs);
+    assert_string_equal(number, theirs);
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", alice, "verify", "bob"));
+    CH_ASSERT_STATUS(&r, 0);
+    assert_non_null(strstr(r.out, number));
+    assert_non_null(strstr(r.out, "not verified"));
+    ch_result_free(&r);
+
+    /* A wrong number is refused and changes nothing. */
+    ch_run(&r, NULL, NULL,
+           CH_ARGS("--home", alice, "verify", "bob", "--confirm",
+                   "11111 11111 11111 11111 11111 11111 11111 11111 11111 11111 11111 11111"));
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "safety number does not match"));
+    ch_result_free(&r);
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", alice, "verify", "bob", "--confirm", number));
+    CH_ASSERT_STATUS(&r, 0);
+    ch_result_free(&r);
+    ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", alice, "contacts"));
+    CH_ASSERT_STATUS(&r, 0);
+    assert_non_null(strstr(r.out, "\"user\":\"bob\",\"fingerprint\""));
+    assert_int_equal(ch_count(r.out, "\"verified\":true"), 1);
+    ch_result_free(&r);
+
+    /* The server swaps both accounts for new keys. */
+    server_drops_accounts(dropped);
+    ch_init_user(server, bob_new, "bob");
+    ch_init_user(server, carol_new, "carol");
+
+    /* Verified bob: blocked, exit 4, until alice verifies again. */
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", alice, "send", "bob", "must not go"));
+    CH_ASSERT_STATUS(&r, 4);
+    assert_non_null(strstr(r.err, "parley: send to bob: "));
+    ch_result_free(&r);
+    ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", alice, "verify", "bob"));
+    CH_ASSERT_STATUS(&r, 0);
+    assert_non_null(strstr(r.out, "\"key_changed\":true"));
+    assert_int_equal(ch_json_field(r.out, "safety_number", changed, sizeof changed), 0);
+    assert_string_not_equal(changed, number);
+    ch_result_free(&r);
+    /* The old number no longer confirms. */
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", alice, "verify", "bob", "--confirm", number));
+    assert_int_equal(r.status, 1);
+    ch_result_free(&r);
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", alice, "verify", "bob", "--confirm", changed));
+    CH_ASSERT_STATUS(&r, 0);
+    ch_result_free(&r);
+    ch_send(alice, "bob", "after re-verifying");
+    out = ch_recv_json(bob_new);
+    assert_non_null(strstr(out, "after re-verifying"));
+    free(out);
+
+    /* Unverified carol: accepted, announced, and recorded in the history as a notice. */
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", alice, "send", "carol", "to the new carol"));
+    CH_ASSERT_STATUS(&r, 0);
+    ch_result_free(&r);
+    ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", alice, "history", "carol"));
+    CH_ASSERT_STATUS(&r, 0);
+    assert_int_equal(ch_count(r.out, "\"notice\":true"), 1);
+    ch_result_free(&r);
+    out = ch_recv_json(carol_new);
+    assert_non_null(strstr(out, "to the new carol"));
+    free(out);
+
+    free((void *)alice);
+    free((void *)bob);
+    free((void *)carol);
+    free((void *)bob_new);
+    free((void *)carol_new);
+    ph_test_end();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_safety_number_and_key_change, test_teardown),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
