@@ -17,7 +17,7 @@
 
 /* Copies the CA file into HOME/ca.pem (0600), so the home keeps working if the original
  * moves, and points c->ca_path at the copy. */
-static int copy_ca(pl_client *c, const char *ca_file)
+int cl_copy_ca(pl_client *c, const char *ca_file)
 {
     char dst[CL_PATH_MAX + 16];
     uint8_t buf[65536];
@@ -72,7 +72,7 @@ int pl_client_init(pl_client *c, const char *server, const char *ca_file, const 
         c->username[i] = (char)((username[i] >= 'A' && username[i] <= 'Z') ? username[i] + 32
                                                                             : username[i]);
     c->username[strlen(username)] = '\0';
-    if (ca_file && (r = copy_ca(c, ca_file)) != PL_CLIENT_OK)
+    if (ca_file && (r = cl_copy_ca(c, ca_file)) != PL_CLIENT_OK)
         return r;
     c->device_id = 1;
     if (pl_account_generate(&c->account, NULL) != PL_OK ||

@@ -84,6 +84,9 @@ int cl_setting_set_u32(pl_client *c, const char *name, uint32_t v);
  * caller opened). */
 int cl_save_identity(pl_client *c);
 
+/* Copies a CA file into HOME/ca.pem (0600) and points c->ca_path at it. */
+int cl_copy_ca(pl_client *c, const char *ca_file);
+
 /* Connects to the server (if not connected) and authenticates as our device. Uploads a
  * signed prekey if the server has none and refills one-time prekeys. */
 int cl_connect(pl_client *c);
