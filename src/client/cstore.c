@@ -507,6 +507,11 @@ static int open_home(pl_cstore **out, const char *home, const char *passphrase, 
         pl__cstore_set_err(err, err_len, "bad home directory path");
         goto out;
     }
+    r = PL_CSTORE_E_IO;
+    if (sodium_init() < 0) {
+        pl__cstore_set_err(err, err_len, "libsodium could not initialise");
+        goto out;
+    }
     r = PL_CSTORE_E_NOMEM;
     if (!(s = calloc(1, sizeof *s))) {
         pl__cstore_set_err(err, err_len, "out of memory");
