@@ -75,6 +75,8 @@ int main(int argc, char **argv)
     uint64_t seqs[3] = {1, 2, 300};
     Parley__Ping ping = PARLEY__PING__INIT;
     Parley__PrekeyStatus pks = PARLEY__PREKEY_STATUS__INIT;
+    Parley__LinkPut lput = PARLEY__LINK_PUT__INIT;
+    Parley__LinkGet lget = PARLEY__LINK_GET__INIT;
     static const struct {
         const char *name;
         Parley__Request__BodyCase kind;
@@ -92,6 +94,8 @@ int main(int argc, char **argv)
         {"genuine-ack", PARLEY__REQUEST__BODY_ACK},
         {"genuine-ping", PARLEY__REQUEST__BODY_PING},
         {"genuine-prekey-status", PARLEY__REQUEST__BODY_PREKEY_STATUS},
+        {"genuine-link-put", PARLEY__REQUEST__BODY_LINK_PUT},
+        {"genuine-link-get", PARLEY__REQUEST__BODY_LINK_GET},
     };
 
     if (argc != 2) {
@@ -127,6 +131,10 @@ int main(int argc, char **argv)
     send.client_message_id = bin(PL_WIRE_CLIENT_MESSAGE_ID_BYTES);
     ack.n_seqs = 3;
     ack.seqs = seqs;
+    lput.rendezvous = lget.rendezvous = bin(PL_WIRE_LINK_RENDEZVOUS_BYTES);
+    lput.slot = 0;
+    lput.blob = bin(200);
+    lget.slot = 1;
     req.register_account = &reg;
 
     /* The rhythm byte: chunks of 4 and 98 bytes, so every seed crosses chunk edges. */
@@ -181,6 +189,12 @@ int main(int argc, char **argv)
             break;
         case PARLEY__REQUEST__BODY_PING:
             req.ping = &ping;
+            break;
+        case PARLEY__REQUEST__BODY_LINK_PUT:
+            req.link_put = &lput;
+            break;
+        case PARLEY__REQUEST__BODY_LINK_GET:
+            req.link_get = &lget;
             break;
         default:
             req.prekey_status = &pks;

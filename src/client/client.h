@@ -50,7 +50,7 @@
     XX(E_USERNAME_TAKEN, -16, "the username is taken")                                             \
     XX(E_BAD_USERNAME, -17, "not a valid username")                                                \
     XX(E_KEY_CHANGED, -18, "the contact's account key changed since it was verified")              \
-    XX(E_BAD_RECORD, -19, "a device record does not verify under the account key")                \
+    XX(E_BAD_RECORD, -19, "a device record does not verify under the account key")                 \
     XX(E_LINK_CODE, -20, "the link code is wrong, expired or was tampered with")                   \
     XX(E_TIMEOUT, -21, "timed out")                                                                \
     XX(E_NOT_FOUND, -22, "not found")                                                              \
@@ -78,8 +78,8 @@ typedef struct pl_client pl_client;
  * E_PERMISSIONS, E_NOT_INITIALISED (no store and create == 0), E_ALREADY_INITIALISED
  * (create != 0 and an account exists), E_STORE.
  */
-int pl_client_open(pl_client **out, const char *home, const char *passphrase, int create,
-                   char *err, size_t err_len);
+int pl_client_open(pl_client **out, const char *home, const char *passphrase, int create, char *err,
+                   size_t err_len);
 void pl_client_close(pl_client *c);
 const char *pl_client_error(const pl_client *c);
 
@@ -137,15 +137,15 @@ int pl_client_remove_device(pl_client *c, uint32_t device_id);
 /* ---- Messages ------------------------------------------------------------------------------ */
 
 typedef struct pl_client_message {
-    char id[33];       /* hex message id */
-    char peer[33];     /* the conversation */
-    char from[33];     /* the sender's username */
-    uint32_t device;   /* the sender's device */
+    char id[33];     /* hex message id */
+    char peer[33];   /* the conversation */
+    char from[33];   /* the sender's username */
+    uint32_t device; /* the sender's device */
     uint64_t sent_at_ms;
     uint64_t received_at_ms;
-    int outgoing;      /* sent by us (this or another of our devices) */
-    int notice;        /* a local notice (key change), not a message */
-    const char *text;  /* UTF-8, not NUL-terminated inside: use text_len (a NUL follows) */
+    int outgoing;     /* sent by us (this or another of our devices) */
+    int notice;       /* a local notice (key change), not a message */
+    const char *text; /* UTF-8, not NUL-terminated inside: use text_len (a NUL follows) */
     size_t text_len;
 } pl_client_message;
 
@@ -165,8 +165,7 @@ int pl_client_receive(pl_client *c, int wait_ms, pl_client_message_cb cb, void *
 /* parley listen: stays connected, calling cb as messages arrive; reconnects with backoff
  * (1 s doubling to 60 s) when the connection drops; returns PL_CLIENT_OK when *stop becomes
  * non-zero (checked at least every 250 ms). */
-int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_message_cb cb,
-                     void *ctx);
+int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_message_cb cb, void *ctx);
 
 /* parley history USER [--limit N]: the last `limit` messages (0: all), oldest first. */
 int pl_client_history(pl_client *c, const char *user, size_t limit, pl_client_message_cb cb,
@@ -178,7 +177,7 @@ typedef struct pl_client_contact {
     char username[33];
     char fingerprint[64]; /* account fingerprint, 30 digits grouped (PROTOCOL.md §8.1) */
     int verified;
-    int key_changed;      /* changed since verified (sending blocked) */
+    int key_changed; /* changed since verified (sending blocked) */
     uint64_t first_seen_ms;
 } pl_client_contact;
 
@@ -197,7 +196,7 @@ typedef struct pl_client_whoami {
 int pl_client_whoami_get(pl_client *c, pl_client_whoami *out);
 
 typedef struct pl_client_safety {
-    char safety_number[80];       /* 60 digits in 12 groups of 5 */
+    char safety_number[80]; /* 60 digits in 12 groups of 5 */
     char our_fingerprint[64];
     char their_fingerprint[64];
     int verified;

@@ -105,11 +105,11 @@ void pl_cstore_free_secret(uint8_t *data, size_t len);
 /* ---- Contacts: other accounts (and our own, under our username). */
 typedef struct pl_cstore_contact {
     char username[33];
-    uint8_t account_key[33];   /* the key currently known */
-    int verified;              /* the user confirmed the safety number for verified_key */
-    uint8_t verified_key[33];  /* the account key that was verified (zeros if never) */
+    uint8_t account_key[33];  /* the key currently known */
+    int verified;             /* the user confirmed the safety number for verified_key */
+    uint8_t verified_key[33]; /* the account key that was verified (zeros if never) */
     uint64_t first_seen_ms;
-    uint64_t key_changed_ms;   /* when account_key last changed, 0 if never */
+    uint64_t key_changed_ms; /* when account_key last changed, 0 if never */
 } pl_cstore_contact;
 
 /* Inserts or replaces the contact row. */
@@ -130,15 +130,14 @@ typedef struct pl_cstore_device {
 int pl_cstore_devices_set(pl_cstore *s, const char *username, const pl_cstore_device *devs,
                           size_t n);
 /* Writes up to 16 devices in id order to out and their number to *n. */
-int pl_cstore_devices_get(pl_cstore *s, const char *username, pl_cstore_device out[16],
-                          size_t *n);
+int pl_cstore_devices_get(pl_cstore *s, const char *username, pl_cstore_device out[16], size_t *n);
 
 /* ---- Sessions: one sealed libparley session state per (username, device id). */
 int pl_cstore_session_put(pl_cstore *s, const char *username, uint32_t device_id,
                           const uint8_t *state, size_t len);
 /* *state malloc'd, free with pl_cstore_free_secret. _E_NOT_FOUND. */
-int pl_cstore_session_get(pl_cstore *s, const char *username, uint32_t device_id,
-                          uint8_t **state, size_t *len);
+int pl_cstore_session_get(pl_cstore *s, const char *username, uint32_t device_id, uint8_t **state,
+                          size_t *len);
 int pl_cstore_session_delete(pl_cstore *s, const char *username, uint32_t device_id);
 
 /* ---- Messages: the history. The body is sealed. */
@@ -149,15 +148,15 @@ enum pl_cstore_msg_kind {
 };
 
 typedef struct pl_cstore_message {
-    uint8_t id[16];         /* the sender's message id; unique per (peer, kind) */
-    char peer[33];          /* the other account of the conversation */
-    int kind;               /* enum pl_cstore_msg_kind */
-    uint32_t device_id;     /* the sending device (ours for OUT) */
-    uint64_t sent_at_ms;    /* the sender's clock */
+    uint8_t id[16];      /* the sender's message id; unique per (peer, kind) */
+    char peer[33];       /* the other account of the conversation */
+    int kind;            /* enum pl_cstore_msg_kind */
+    uint32_t device_id;  /* the sending device (ours for OUT) */
+    uint64_t sent_at_ms; /* the sender's clock */
     uint64_t received_at_ms;
-    uint8_t *body;          /* decrypted body (UTF-8 text), malloc'd by _get/_list */
+    uint8_t *body; /* decrypted body (UTF-8 text), malloc'd by _get/_list */
     size_t body_len;
-    int64_t rowid;          /* insertion order */
+    int64_t rowid; /* insertion order */
 } pl_cstore_message;
 
 /* Adds a message. Returns _E_EXISTS (and changes nothing) if (peer, kind, id) is already

@@ -398,6 +398,27 @@ static int check_send(pl_frame_diag *d, const Parley__Send *s)
                        "send.client_message_id: must be 16 bytes");
 }
 
+/* A link blob: 1..PL_WIRE_LINK_MAX_BLOB_BYTES bytes. */
+static int check_link_blob(pl_frame_diag *d, ProtobufCBinaryData b, const char *missing,
+                           const char *size)
+{
+    if (b.len == 0)
+        return fail(d, PL_FRAME_E_MISSING, missing);
+    if (b.len > PL_WIRE_LINK_MAX_BLOB_BYTES)
+        return fail(d, PL_FRAME_E_FIELD_SIZE, size);
+    return PL_FRAME_OK;
+}
+
+/* The rendezvous and slot that LinkPut and LinkGet share. */
+static int check_link_key(pl_frame_diag *d, ProtobufCBinaryData rendezvous, uint32_t slot,
+                          const char *missing, const char *size, const char *invalid)
+{
+    TRY(check_exact(d, rendezvous, PL_WIRE_LINK_RENDEZVOUS_BYTES, missing, size));
+    if (slot >= PL_WIRE_LINK_SLOTS)
+        return fail(d, PL_FRAME_E_INVALID, invalid);
+    return PL_FRAME_OK;
+}
+
 static int check_request_body(pl_frame_diag *d, const Parley__Request *q)
 {
     switch (q->body_case) {
@@ -478,6 +499,18 @@ static int check_request_body(pl_frame_diag *d, const Parley__Request *q)
     case PARLEY__REQUEST__BODY_PREKEY_STATUS:
         NEED(d, q->prekey_status, "prekey_status: missing");
         return PL_FRAME_OK;
+    case PARLEY__REQUEST__BODY_LINK_PUT:
+        NEED(d, q->link_put, "link_put: missing");
+        TRY(check_link_key(d, q->link_put->rendezvous, q->link_put->slot,
+                           "link_put.rendezvous: missing", "link_put.rendezvous: must be 16 bytes",
+                           "link_put.slot: must be 0 or 1"));
+        return check_link_blob(d, q->link_put->blob, "link_put.blob: missing",
+                               "link_put.blob: more than 4096 bytes");
+    case PARLEY__REQUEST__BODY_LINK_GET:
+        NEED(d, q->link_get, "link_get: missing");
+        return check_link_key(
+            d, q->link_get->rendezvous, q->link_get->slot, "link_get.rendezvous: missing",
+            "link_get.rendezvous: must be 16 bytes", "link_get.slot: must be 0 or 1");
     case PARLEY__REQUEST__BODY__NOT_SET:
     default:
         /* A body field this schema does not know is kept as an unknown field. */
@@ -565,6 +598,10 @@ static int check_response(pl_frame_diag *d, const Parley__Response *r)
                 return fail(d, PL_FRAME_E_FIELD_SIZE,
                             "response.fetch_bundles.bundles[]: 1..291 bytes");
         return PL_FRAME_OK;
+    case PARLEY__RESPONSE__BODY_LINK_GET:
+        NEED(d, r->link_get, "response.link_get: missing");
+        return check_link_blob(d, r->link_get->blob, "response.link_get.blob: missing",
+                               "response.link_get.blob: more than 4096 bytes");
     case PARLEY__RESPONSE__BODY__NOT_SET:
         if (r->base.n_unknown_fields != 0)
             return fail(d, PL_FRAME_E_UNKNOWN_REQUEST, "response: body of an unknown type");

@@ -37,6 +37,10 @@
 #define PL_WIRE_MAX_SEND_CIPHERTEXTS (2u * PL_WIRE_MAX_DEVICES - 1u)
 #define PL_WIRE_MAX_ONETIME_PREKEYS_PER_UPLOAD 100u
 #define PL_WIRE_MAX_ACKS 256u
+/* Device linking (LinkPut / LinkGet): the rendezvous id, the two slots, a sealed blob. */
+#define PL_WIRE_LINK_RENDEZVOUS_BYTES 16u
+#define PL_WIRE_LINK_SLOTS 2u /* 0: the new device's offer; 1: the approver's answer */
+#define PL_WIRE_LINK_MAX_BLOB_BYTES 4096u
 
 /* Frames. */
 #define PL_FRAME_HEADER_BYTES 4u

@@ -37,6 +37,8 @@ static const route_entry routes[] = {
     [PARLEY__REQUEST__BODY_ACK] = {pl_handle_ack, 1},
     [PARLEY__REQUEST__BODY_PING] = {pl_handle_ping, 0},
     [PARLEY__REQUEST__BODY_PREKEY_STATUS] = {pl_handle_prekey_status, 1},
+    [PARLEY__REQUEST__BODY_LINK_PUT] = {pl_handle_link_put, 0},
+    [PARLEY__REQUEST__BODY_LINK_GET] = {pl_handle_link_get, 0},
 };
 
 /* ---- Requests through the store worker ----------------------------------------------------- */

@@ -7,6 +7,7 @@
  *   handle_prekeys.c   UploadSignedPrekey, UploadOnetimePrekeys, FetchBundles, PrekeyStatus
  *   handle_send.c      Send (device-set check, deduplication, durable append, live push)
  *   handle_mailbox.c   Ack, and pushing a device's mailbox (backlog after auth, resume)
+ *   handle_link.c      LinkPut, LinkGet (the device-link rendezvous, in memory, no store)
  *
  * A handler is called on the loop thread with a validated request (frame.h has checked
  * presence, lengths and counts), a reserved reply slot, and ownership of the decoded frame.
@@ -99,6 +100,8 @@ void pl_handle_prekey_status(pl_conn *, pl_reply *, Parley__ClientFrame *, size_
 void pl_handle_send(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
 void pl_handle_ack(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
 void pl_handle_ping(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+void pl_handle_link_put(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+void pl_handle_link_get(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
 
 /* ---- Mailbox delivery (handle_mailbox.c) --------------------------------------------------- */
 

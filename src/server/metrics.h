@@ -44,6 +44,12 @@
     XX(ACCOUNTS_REGISTERED, "parleyd_accounts_registered_total", "Accounts registered.")           \
     XX(DEVICES_ADDED, "parleyd_devices_added_total", "Devices added to an account.")               \
     XX(DEVICES_REMOVED, "parleyd_devices_removed_total", "Devices removed from an account.")       \
+    XX(LINK_OFFERS, "parleyd_link_offers_total", "Device-link offers stored (LinkPut, slot 0).")   \
+    XX(LINK_ANSWERS, "parleyd_link_answers_total",                                                 \
+       "Device-link answers stored (LinkPut, slot 1).")                                            \
+    XX(LINKS_COMPLETED, "parleyd_links_total", "Device links completed: the answer was fetched.")  \
+    XX(LINKS_EXPIRED, "parleyd_links_expired_total",                                               \
+       "Device-link rendezvous that expired before the answer was fetched.")                       \
     XX(ONETIME_PREKEYS_CLAIMED, "parleyd_onetime_prekeys_claimed_total",                           \
        "One-time prekeys handed out in bundles.")                                                  \
     XX(COMMITS, "parleyd_commits_total", "Group commits of the store.")                            \

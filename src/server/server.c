@@ -108,6 +108,7 @@ static void on_sweep(uv_timer_t *t)
         next = c->next; /* a sweep may close c, but it is unlinked only in the close callback */
         pl_conn_sweep(c, now);
     }
+    pl_metrics_add(PL_M_LINKS_EXPIRED, pl_link_table_expire(&srv->links, now));
 }
 
 typedef struct expire_job {
@@ -349,7 +350,10 @@ int pl_server_run(const pl_config *cfg, pl_store *store, pl_tls_ctx *tls)
     srv->tls = tls;
     if (pl_registry_init(&srv->registry) != 0 ||
         pl_addr_limit_init(&srv->registrations, cfg->accounts.registrations_per_address_per_minute,
-                           60ull * 1000000000u) != 0) {
+                           60ull * 1000000000u) != 0 ||
+        pl_link_table_init(&srv->links) != 0 ||
+        pl_addr_limit_init(&srv->link_puts, PL_SERVER_LINK_PUTS_PER_MINUTE, 60ull * 1000000000u) !=
+            0) {
         pl_log(PL_CONFIG_LOG_ERROR, "out of memory at start-up");
         pl_store_close(store);
         goto out;
@@ -420,6 +424,8 @@ done:
 out:
     pl_registry_free(&srv->registry);
     pl_addr_limit_free(&srv->registrations);
+    pl_link_table_free(&srv->links);
+    pl_addr_limit_free(&srv->link_puts);
     pl_tls_ctx_free(srv->tls);
     free(srv);
     return r;

@@ -22,6 +22,7 @@
 #include "addr_limit.h"
 #include "config.h"
 #include "conn.h"
+#include "link_table.h"
 #include "registry.h"
 #include "store.h"
 #include "store_worker.h"
@@ -42,6 +43,8 @@
 #define PL_SERVER_MAX_REQUEST_BYTES_IN_FLIGHT (2u * 1024u * 1024u)
 /* Envelopes per mailbox fetch when pushing a backlog. */
 #define PL_SERVER_FETCH_PAGE 64u
+/* LinkPut requests per client address per minute (device linking, §11.3). */
+#define PL_SERVER_LINK_PUTS_PER_MINUTE 30u
 
 struct pl_server {
     uv_loop_t *loop;
@@ -50,9 +53,11 @@ struct pl_server {
     pl_store_worker *worker;
     pl_registry registry;
     pl_addr_limit registrations;
+    pl_link_table links;     /* device-link rendezvous, memory only (link_table.h) */
+    pl_addr_limit link_puts; /* LinkPut per address */
 
     uv_tcp_t listener;
-    uv_timer_t sweep_timer;  /* once a second: connection timeouts, limiter pruning */
+    uv_timer_t sweep_timer;  /* once a second: connection timeouts, expired links */
     uv_timer_t expire_timer; /* retention sweeps */
     uv_signal_t sig_hup, sig_term, sig_int;
     struct pl_admin_http *admin;

@@ -50,6 +50,8 @@ typedef struct client_msg {
     uint64_t seqs[PL_WIRE_MAX_ACKS + 1];
     Parley__Ping ping;
     Parley__PrekeyStatus pks;
+    Parley__LinkPut lput;
+    Parley__LinkGet lget;
 } client_msg;
 
 /* The request bodies, in field order; 0 is Hello. */
@@ -67,6 +69,8 @@ static const Parley__Request__BodyCase request_kinds[] = {
     PARLEY__REQUEST__BODY_ACK,
     PARLEY__REQUEST__BODY_PING,
     PARLEY__REQUEST__BODY_PREKEY_STATUS,
+    PARLEY__REQUEST__BODY_LINK_PUT,
+    PARLEY__REQUEST__BODY_LINK_GET,
 };
 #define N_REQUEST_KINDS (sizeof request_kinds / sizeof request_kinds[0])
 
@@ -183,6 +187,19 @@ static void client_request(client_msg *m, Parley__Request__BodyCase kind)
         parley__prekey_status__init(&m->pks);
         m->req.prekey_status = &m->pks;
         break;
+    case PARLEY__REQUEST__BODY_LINK_PUT:
+        parley__link_put__init(&m->lput);
+        m->lput.rendezvous = bin(PL_WIRE_LINK_RENDEZVOUS_BYTES);
+        m->lput.slot = 1;
+        m->lput.blob = bin(300);
+        m->req.link_put = &m->lput;
+        break;
+    case PARLEY__REQUEST__BODY_LINK_GET:
+        parley__link_get__init(&m->lget);
+        m->lget.rendezvous = bin(PL_WIRE_LINK_RENDEZVOUS_BYTES);
+        m->lget.slot = 0;
+        m->req.link_get = &m->lget;
+        break;
     default:
         fail_msg("no builder for request kind %d", (int)kind);
     }
@@ -217,6 +234,7 @@ typedef struct server_msg {
     Parley__PrekeyCount count;
     Parley__BundleList bundles;
     Parley__SendResult sent;
+    Parley__LinkBlob link;
     ProtobufCBinaryData items[PL_WIRE_MAX_DEVICES];
     Parley__Push push;
     Parley__Envelope env;
@@ -225,9 +243,9 @@ typedef struct server_msg {
     Parley__Goodbye bye;
 } server_msg;
 
-/* Server frame variants: 0 HelloReply, 1..13 a Response to request_kinds[i-1], 14 an error
- * Response with mismatched devices, 15..17 the pushes, 18 Goodbye. */
-#define N_SERVER_KINDS 19
+/* Server frame variants: 0 HelloReply, 1..N a Response to request_kinds[i-1] (N request
+ * kinds), N+1 an error Response with mismatched devices, N+2..N+4 the pushes, N+5 Goodbye. */
+#define N_SERVER_KINDS ((int)N_REQUEST_KINDS + 6)
 
 static void server_frame(server_msg *m, int kind)
 {
@@ -313,6 +331,11 @@ static void server_frame(server_msg *m, int kind)
             parley__send_result__init(&m->sent);
             m->sent.server_time_ms = UINT64_C(1700000000123);
             m->resp.send = &m->sent;
+            break;
+        case PARLEY__RESPONSE__BODY_LINK_GET:
+            parley__link_blob__init(&m->link);
+            m->link.blob = bin(PL_WIRE_LINK_MAX_BLOB_BYTES);
+            m->resp.link_get = &m->link;
             break;
         default: /* the empty bodies share one slot of the union */
             m->resp.register_account = &m->empty;
@@ -976,6 +999,13 @@ enum edit {
     E_ACK_MANY,
     E_ACK_MAX,
     E_ACK_ZERO,
+    E_LINK_RDV_EMPTY,
+    E_LINK_RDV_SHORT,
+    E_LINK_RDV_LONG,
+    E_LINK_SLOT_2,
+    E_LINK_BLOB_EMPTY,
+    E_LINK_BLOB_MAX,
+    E_LINK_BLOB_HUGE,
     E_HELLO_NO_VERSION,
     E_HELLO_BACKWARDS,
     E_HELLO_CLIENT_LONG,
@@ -1067,6 +1097,27 @@ static void apply_edit(client_msg *m, Parley__Request__BodyCase kind, enum edit 
     case E_ACK_ZERO:
         m->seqs[1] = 0;
         break;
+    case E_LINK_RDV_EMPTY:
+        m->lput.rendezvous = m->lget.rendezvous = bin(0);
+        break;
+    case E_LINK_RDV_SHORT:
+        m->lput.rendezvous = m->lget.rendezvous = bin(PL_WIRE_LINK_RENDEZVOUS_BYTES - 1);
+        break;
+    case E_LINK_RDV_LONG:
+        m->lput.rendezvous = m->lget.rendezvous = bin(PL_WIRE_LINK_RENDEZVOUS_BYTES + 1);
+        break;
+    case E_LINK_SLOT_2:
+        m->lput.slot = m->lget.slot = PL_WIRE_LINK_SLOTS;
+        break;
+    case E_LINK_BLOB_EMPTY:
+        m->lput.blob = bin(0);
+        break;
+    case E_LINK_BLOB_MAX:
+        m->lput.blob = bin(PL_WIRE_LINK_MAX_BLOB_BYTES);
+        break;
+    case E_LINK_BLOB_HUGE:
+        m->lput.blob = bin(PL_WIRE_LINK_MAX_BLOB_BYTES + 1);
+        break;
     case E_HELLO_NO_VERSION:
         m->hello.min_version = 0;
         break;
@@ -1122,6 +1173,16 @@ static void decode_validation_table(void **state)
         /* 33 */ {0, E_HELLO_NO_VERSION, PL_FRAME_E_MISSING},
         /* 34 */ {0, E_HELLO_BACKWARDS, PL_FRAME_E_INVALID},
         /* 35 */ {0, E_HELLO_CLIENT_LONG, PL_FRAME_E_FIELD_SIZE},
+        /* 36 */ {PARLEY__REQUEST__BODY_LINK_PUT, E_LINK_RDV_EMPTY, PL_FRAME_E_MISSING},
+        /* 37 */ {PARLEY__REQUEST__BODY_LINK_PUT, E_LINK_RDV_SHORT, PL_FRAME_E_FIELD_SIZE},
+        /* 38 */ {PARLEY__REQUEST__BODY_LINK_PUT, E_LINK_RDV_LONG, PL_FRAME_E_FIELD_SIZE},
+        /* 39 */ {PARLEY__REQUEST__BODY_LINK_PUT, E_LINK_SLOT_2, PL_FRAME_E_INVALID},
+        /* 40 */ {PARLEY__REQUEST__BODY_LINK_PUT, E_LINK_BLOB_EMPTY, PL_FRAME_E_MISSING},
+        /* 41 */ {PARLEY__REQUEST__BODY_LINK_PUT, E_LINK_BLOB_MAX, PL_FRAME_OK},
+        /* 42 */ {PARLEY__REQUEST__BODY_LINK_PUT, E_LINK_BLOB_HUGE, PL_FRAME_E_FIELD_SIZE},
+        /* 43 */ {PARLEY__REQUEST__BODY_LINK_GET, E_LINK_RDV_EMPTY, PL_FRAME_E_MISSING},
+        /* 44 */ {PARLEY__REQUEST__BODY_LINK_GET, E_LINK_RDV_SHORT, PL_FRAME_E_FIELD_SIZE},
+        /* 45 */ {PARLEY__REQUEST__BODY_LINK_GET, E_LINK_SLOT_2, PL_FRAME_E_INVALID},
     };
     static client_msg m;
 
@@ -1223,6 +1284,12 @@ static void decode_server_refuses_malformed_replies(void **state)
     server_frame(&m, (int)N_REQUEST_KINDS + 2);
     m.env.ciphertext = bin(PL_WIRE_MAX_CIPHERTEXT_BYTES + 1);
     assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_FIELD_SIZE);
+    server_frame(&m, (int)N_REQUEST_KINDS); /* LinkBlob, the last request kind */
+    assert_int_equal(m.resp.body_case, PARLEY__RESPONSE__BODY_LINK_GET);
+    m.link.blob = bin(PL_WIRE_LINK_MAX_BLOB_BYTES + 1);
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_FIELD_SIZE);
+    m.link.blob = bin(0);
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_MISSING);
     /* An unknown push kind. */
     assert_int_equal(pl_frame_decode_server((const uint8_t *)"\x1a\x02\x22\x00", 4, &f, NULL),
                      PL_FRAME_E_UNKNOWN_KIND);

@@ -563,6 +563,7 @@ const char *wc_name(int code)
         "STATUS_INTERNAL",
         "STATUS_REPLACED",
         "STATUS_MAILBOX_FULL",
+        "STATUS_LINK_SLOT_TAKEN",
     };
 
     switch (code) {

@@ -205,6 +205,49 @@ int wo_ping(wc_conn *c)
     return call(c, &req, NULL);
 }
 
+int wo_link_put(wc_conn *c, const uint8_t *rdv, size_t rdv_len, uint32_t slot, const uint8_t *blob,
+                size_t blob_len)
+{
+    Parley__Request req = PARLEY__REQUEST__INIT;
+    Parley__LinkPut body = PARLEY__LINK_PUT__INIT;
+
+    body.rendezvous.data = (uint8_t *)rdv;
+    body.rendezvous.len = rdv_len;
+    body.slot = slot;
+    body.blob.data = (uint8_t *)blob;
+    body.blob.len = blob_len;
+    req.body_case = PARLEY__REQUEST__BODY_LINK_PUT;
+    req.link_put = &body;
+    return call(c, &req, NULL);
+}
+
+int wo_link_get(wc_conn *c, const uint8_t *rdv, size_t rdv_len, uint32_t slot, uint8_t *out,
+                size_t cap, size_t *len)
+{
+    Parley__Request req = PARLEY__REQUEST__INIT;
+    Parley__LinkGet body = PARLEY__LINK_GET__INIT;
+    Parley__ServerFrame *f = NULL;
+    int r;
+
+    *len = 0;
+    body.rendezvous.data = (uint8_t *)rdv;
+    body.rendezvous.len = rdv_len;
+    body.slot = slot;
+    req.body_case = PARLEY__REQUEST__BODY_LINK_GET;
+    req.link_get = &body;
+    if ((r = call(c, &req, &f)) == PARLEY__STATUS_CODE__STATUS_OK) {
+        if (f->response->body_case != PARLEY__RESPONSE__BODY_LINK_GET ||
+            f->response->link_get->blob.len > cap) {
+            r = WC_ERROR;
+        } else {
+            memcpy(out, f->response->link_get->blob.data, f->response->link_get->blob.len);
+            *len = f->response->link_get->blob.len;
+        }
+    }
+    pl_frame_server_free(f);
+    return r;
+}
+
 int wo_ack(wc_conn *c, const uint64_t *seqs, size_t n)
 {
     Parley__Request req = PARLEY__REQUEST__INIT;

@@ -46,6 +46,15 @@ int wo_fetch_bundles(wc_conn *c, const char *username, Parley__ServerFrame **out
 int wo_ping(wc_conn *c);
 int wo_ack(wc_conn *c, const uint64_t *seqs, size_t n);
 
+/* LinkPut of blob[0..blob_len) to `slot` of the rendezvous rdv[0..rdv_len) (lengths as given,
+ * so a test can send wrong ones). */
+int wo_link_put(wc_conn *c, const uint8_t *rdv, size_t rdv_len, uint32_t slot, const uint8_t *blob,
+                size_t blob_len);
+/* LinkGet; on STATUS_OK copies the blob to out[0..cap) and its length to *len (WC_ERROR if
+ * the Response has no LinkBlob or it does not fit). */
+int wo_link_get(wc_conn *c, const uint8_t *rdv, size_t rdv_len, uint32_t slot, uint8_t *out,
+                size_t cap, size_t *len);
+
 int wo_send(wc_conn *c, const char *recipient, const wo_ct *rcpt, size_t n_rcpt, const wo_ct *snd,
             size_t n_snd, const uint8_t msg_id[16], Parley__ServerFrame **out);
 

@@ -1,0 +1,127 @@
+/*
+ * client_internal.h: what the files of the client runtime share (client.h is the API):
+ *
+ *   client.c          open/close, errors, identity, connecting and authenticating, prekeys
+ *   client_devices.c  device lists (fetched, verified, key changes), contacts, verification,
+ *                     whoami, own devices, history
+ *   client_send.c     sessions for every device, encryption, Send with mismatch retry
+ *   client_recv.c     pushes: decrypt, store, acknowledge; receive and listen
+ *   client_link.c     link / approve: the sealed offer and answer (docs/CLIENT.md)
+ */
+#ifndef PARLEY_CLIENT_INTERNAL_H
+#define PARLEY_CLIENT_INTERNAL_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "client_conn.h"
+#include "cstore.h"
+#include "parley/parley.h"
+
+#define CL_USERNAME_MAX 32
+#define CL_DEVICES_MAX 16
+#define CL_PATH_MAX 1024
+/* One-time prekeys: the stock kept on the server, refilled below the low mark. */
+#define CL_OTK_STOCK 100u
+#define CL_OTK_REFILL_BELOW 25u
+/* Send attempts when the server reports mismatched devices. */
+#define CL_SEND_ATTEMPTS 3
+#define CL_REQUEST_TIMEOUT_MS 10000u
+
+struct pl_client {
+    pl_cstore *store;
+    char home[CL_PATH_MAX];
+    char err[512];
+    pl_client_notice_cb notice;
+    void *notice_ctx;
+
+    /* The identity, once initialised (init, link, or loaded at open). */
+    int have_identity;
+    char username[CL_USERNAME_MAX + 1];
+    uint32_t device_id;
+    char device_name[65];
+    char server[256];
+    char ca_path[CL_PATH_MAX]; /* HOME/ca.pem when a CA was given, else "" */
+    char pin[PL_TLS_FINGERPRINT_BYTES];
+    pl_account *account;
+    pl_device *device;
+    uint8_t account_key[PL_PUBKEY_BYTES];
+
+    pl_cconn *conn;
+    int authenticated;
+
+    /* parley link, between start and wait. */
+    struct {
+        int active;
+        uint8_t secret[10];
+        uint8_t rendezvous[16];
+        uint8_t eph_sk[32], eph_pk[32];
+        char device_name[65];
+    } link;
+};
+
+/* Records a formatted error in c->err and returns code. */
+int cl_fail(pl_client *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Maps a cstore error to a client error, recording the store's message. */
+int cl_store_fail(pl_client *c, int store_error, const char *what);
+/* The wire status of a Response frame, and its message. */
+int cl_status(const Parley__ServerFrame *f);
+const char *cl_status_name(int code);
+/* Maps a refused Response to a client error with its message: USERNAME_TAKEN, NOT_FOUND (as
+ * E_UNKNOWN_USER), BAD_USERNAME, else E_REFUSED. */
+int cl_refused(pl_client *c, const Parley__ServerFrame *f, const char *what);
+
+/* Wall clock, milliseconds since the Unix epoch. */
+uint64_t cl_now_ms(void);
+
+/* Settings helpers (plain text values). */
+int cl_setting_u32(pl_client *c, const char *name, uint32_t *out);
+int cl_setting_set_u32(pl_client *c, const char *name, uint32_t v);
+
+/* Saves the identity (account, device, settings) into the store (inside a transaction the
+ * caller opened). */
+int cl_save_identity(pl_client *c);
+
+/* Copies a CA file into HOME/ca.pem (0600) and points c->ca_path at it. */
+int cl_copy_ca(pl_client *c, const char *ca_file);
+
+/* Connects to the server (if not connected) and authenticates as our device. Uploads a
+ * signed prekey if the server has none and refills one-time prekeys. */
+int cl_connect(pl_client *c);
+/* Connects without authenticating (for link, before the device exists). */
+int cl_connect_anonymous(pl_client *c);
+void cl_disconnect(pl_client *c);
+/* Sends one request on the connection (connecting first if needed, authenticated). */
+int cl_request(pl_client *c, Parley__Request *req, Parley__ServerFrame **out);
+
+/* Generates and uploads a signed prekey and `n` one-time prekeys, storing their private
+ * parts first (one transaction). */
+int cl_upload_prekeys(pl_client *c, int signed_prekey, uint32_t n);
+
+/* A verified device list of an account: fetched with ListDevices, every record verified
+ * under the account key; the account key compared with the contact's (key change rules of
+ * client.h). *blocked is set when the contact is verified and its key changed. */
+typedef struct cl_device_list {
+    uint8_t account_key[PL_PUBKEY_BYTES];
+    size_t n;
+    pl_device_record records[CL_DEVICES_MAX];
+    uint8_t raw[CL_DEVICES_MAX][PL_DEVICE_RECORD_BYTES];
+} cl_device_list;
+int cl_fetch_devices(pl_client *c, const char *user, cl_device_list *out);
+
+/* Stores a message: 1 if it is new, 0 if it was stored before (a redelivery), or a negative
+ * error. Call inside the transaction that also saves the session. */
+int cl_store_message(pl_client *c, const pl_cstore_message *m);
+/* Hands a stored message to cb (with its text NUL-terminated); returns cb's result. */
+int cl_show_message(pl_client *c, const pl_cstore_message *m, pl_client_message_cb cb, void *ctx);
+/* Converts a stored message for the callback. */
+void cl_message_view(const pl_cstore_message *m, const char *self, pl_client_message *out);
+/* Adds a notice to user's conversation and announces it. */
+int cl_notice(pl_client *c, const char *user, const char *text);
+
+/* Encodes id as 32 lowercase hex characters + NUL. */
+void cl_hex(const uint8_t *in, size_t len, char *out);
+
+#endif
