@@ -95,7 +95,8 @@ int cmd_link(cli_ctx *ctx, int argc, char **argv)
     code = pl_client_link_wait(c, LINK_TIMEOUT_MS, &stop);
     cli_signals_restore();
     if (code != PL_CLIENT_OK) {
-        r = cli_fail("link", code, c, NULL);
+        r = cli_fail("link", code, c,
+                     code == PL_CLIENT_E_INTERRUPTED ? "interrupted: no device was linked" : NULL);
         goto out;
     }
     memset(&me, 0, sizeof me);
