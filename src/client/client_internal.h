@@ -18,6 +18,7 @@
 #include "client.h"
 #include "client_conn.h"
 #include "cstore.h"
+#include "frame.h"
 #include "parley/parley.h"
 
 #define CL_USERNAME_MAX 32
@@ -43,7 +44,7 @@ struct pl_client {
     uint32_t device_id;
     char device_name[65];
     char server[256];
-    char ca_path[CL_PATH_MAX]; /* HOME/ca.pem when a CA was given, else "" */
+    char ca_path[CL_PATH_MAX + 16]; /* HOME/ca.pem when a CA was given, else "" */
     char pin[PL_TLS_FINGERPRINT_BYTES];
     pl_account *account;
     pl_device *device;
@@ -51,6 +52,7 @@ struct pl_client {
 
     pl_cconn *conn;
     int authenticated;
+    int backlog_done; /* QueueEmpty arrived on this connection: the mailbox was pushed */
 
     /* parley link, between start and wait. */
     struct {

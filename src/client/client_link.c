@@ -91,8 +91,7 @@ static int decode_code(const char *code, uint8_t s[SECRET_BYTES])
 
 static void derive(const uint8_t s[SECRET_BYTES], const char *info, uint8_t *out, size_t len)
 {
-    (void)pl__hkdf_sha256(out, len, NULL, 0, s, SECRET_BYTES, (const uint8_t *)info,
-                          strlen(info));
+    (void)pl__hkdf_sha256(out, len, NULL, 0, s, SECRET_BYTES, (const uint8_t *)info, strlen(info));
 }
 
 /* AD = label || R */
@@ -247,8 +246,8 @@ static int take_answer(pl_client *c, const uint8_t *blob, size_t len)
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &pt_len, NULL, blob + 32 + NONCE_BYTES,
                                                    len - 32 - NONCE_BYTES, ad, adlen, blob + 32,
                                                    key) != 0 ||
-        !(ans = parley__link_answer__unpack(NULL, pt_len, pt)) ||
-        strlen(ans->username) == 0 || strlen(ans->username) > CL_USERNAME_MAX ||
+        !(ans = parley__link_answer__unpack(NULL, pt_len, pt)) || strlen(ans->username) == 0 ||
+        strlen(ans->username) > CL_USERNAME_MAX ||
         pl_account_load(&c->account, ans->account.data, ans->account.len) != PL_OK) {
         r = cl_fail(c, r, "the link answer does not open with this code: it was tampered with");
         goto out;
@@ -304,8 +303,7 @@ int pl_client_link_wait(pl_client *c, int timeout_ms, volatile sig_atomic_t *sto
         if ((r = link_request(c, 0, c->link.rendezvous, 1, NULL, 0, &f)) != PL_CLIENT_OK)
             return r;
         if (cl_status(f) == 0) {
-            r = take_answer(c, f->response->link_get->blob.data,
-                            f->response->link_get->blob.len);
+            r = take_answer(c, f->response->link_get->blob.data, f->response->link_get->blob.len);
             pl_frame_server_free(f);
             if (r != PL_CLIENT_OK)
                 return r;
@@ -347,8 +345,7 @@ int pl_client_approve(pl_client *c, const char *code, uint32_t *new_device_id,
     new_device_name[0] = '\0';
     if (decode_code(code, s) != 0)
         return cl_fail(c, PL_CLIENT_E_LINK_CODE,
-                       "\"%s\" is not a link code (16 characters, like K7QF-2M9D-XW4B-A3TE)",
-                       code);
+                       "\"%s\" is not a link code (16 characters, like K7QF-2M9D-XW4B-A3TE)", code);
     derive(s, "parley/link/v1/rendezvous", rdv, sizeof rdv);
     derive(s, OFFER_LABEL, k_offer, sizeof k_offer);
     if ((r = cl_connect(c)) != PL_CLIENT_OK)
