@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "client.h"
+#include "cstore.h"
 #include "parleyd_harness.h"
 
 static ph_server *srv;
@@ -83,7 +84,7 @@ static pl_client *new_user(const char *name)
 
 static int receive_at(pl_client *cl, inbox *in, int wait_ms, int line)
 {
-    fprintf(stderr, "[engine] receive at line %d\n", line);
+    (void)line;
     memset(in, 0, sizeof *in);
     OK(pl_client_receive(cl, wait_ms, collect, in));
     return in->n;
@@ -189,12 +190,38 @@ static void tampered_link_code_is_refused(void **state)
     pl_client_close(erin2);
 }
 
+/* Replaces the account key a store holds for `user` (and the verified one, if verified) by
+ * another, as if that other key had been seen and verified before: the next fetch from the
+ * server sees a key change. */
+static void plant_other_key(const char *home_name, const char *user)
+{
+    char home[512], err[512];
+    pl_cstore *st = NULL;
+    pl_cstore_contact ct;
+
+    home_path(home, sizeof home, home_name);
+    assert_int_equal(pl_cstore_open(&st, home, NULL, err, sizeof err), PL_CSTORE_OK);
+    assert_int_equal(pl_cstore_contact_get(st, user, &ct), PL_CSTORE_OK);
+    ct.account_key[5] ^= 0x40;
+    if (ct.verified)
+        memcpy(ct.verified_key, ct.account_key, sizeof ct.verified_key);
+    assert_int_equal(pl_cstore_contact_put(st, &ct), PL_CSTORE_OK);
+    pl_cstore_close(st);
+}
+
+static int count_notices(void *ctx, const pl_client_message *m)
+{
+    if (m->notice)
+        ++*(int *)ctx;
+    return 0;
+}
+
 static void verification_and_key_change(void **state)
 {
     pl_client *cl, *frank, *gina;
     pl_client_safety sf, sg;
-    char id[33], home[512];
-    inbox in;
+    char id[33];
+    int notices = 0;
 
     (void)state;
     cl = frank = new_user("frank");
@@ -207,8 +234,30 @@ static void verification_and_key_change(void **state)
     OK(pl_client_verify_confirm(frank, "gina", sf.safety_number));
     OK(pl_client_safety_number(frank, "gina", &sf));
     assert_true(sf.verified);
-    (void)in;
-    (void)home;
+
+    /* A verified contact's key changes: sending is blocked until verified again. */
+    pl_client_close(frank);
+    plant_other_key("frank", "gina");
+    cl = frank = open_home("frank", 0);
+    assert_int_equal(pl_client_send(frank, "gina", "blocked?", 8, id), PL_CLIENT_E_KEY_CHANGED);
+    assert_non_null(strstr(pl_client_error(frank), "verify"));
+    assert_int_equal(pl_client_send(frank, "gina", "still?", 6, id), PL_CLIENT_E_KEY_CHANGED);
+    OK(pl_client_safety_number(frank, "gina", &sf));
+    assert_false(sf.verified);
+    assert_true(sf.key_changed);
+    OK(pl_client_verify_confirm(frank, "gina", sf.safety_number));
+    OK(pl_client_send(frank, "gina", "unblocked", 9, id));
+    OK(pl_client_history(frank, "gina", 0, count_notices, &notices));
+    assert_int_equal(notices, 1);
+
+    /* An unverified contact's key changes: announced and recorded, not blocked. */
+    pl_client_close(gina);
+    plant_other_key("gina", "frank");
+    cl = gina = open_home("gina", 0);
+    OK(pl_client_send(gina, "frank", "hello again", 11, id));
+    notices = 0;
+    OK(pl_client_history(gina, "frank", 0, count_notices, &notices));
+    assert_int_equal(notices, 1);
     pl_client_close(frank);
     pl_client_close(gina);
 }
