@@ -284,10 +284,7 @@ static int handle_envelope(pl_client *c, recv_state *rs, const Parley__Envelope 
         return cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
     why = decrypt(c, env, &session, &used_otk, pt, cap, &pt_len);
     if (!why) {
-        content = parley__content__unpack(NULL, pt_len, pt);
-        if (!content || content->message_id.len != 16 ||
-            strlen(content->text) > PL_MAX_PLAINTEXT_BYTES ||
-            strlen(content->sent_to) > CL_USERNAME_MAX)
+        if (cl_content_parse(pt, pt_len, &content) != 0)
             why = "its content is malformed";
     }
     if (why) {
