@@ -203,8 +203,8 @@ static int load_identity(pl_client *c)
     return PL_CLIENT_OK;
 }
 
-int pl_client_open(pl_client **out, const char *home, const char *passphrase, int create,
-                   char *err, size_t err_len)
+int pl_client_open(pl_client **out, const char *home, const char *passphrase, int create, char *err,
+                   size_t err_len)
 {
     pl_client *c = calloc(1, sizeof *c);
     char serr[512] = "";
@@ -314,6 +314,7 @@ void cl_disconnect(pl_client *c)
     pl_cconn_close(c->conn);
     c->conn = NULL;
     c->authenticated = 0;
+    c->backlog_done = 0;
 }
 
 /* Sends a request on the open connection. */
@@ -359,8 +360,8 @@ static int authenticate(pl_client *c, uint32_t *otk_count, int *has_spk)
     pl_frame_server_free(f);
     f = NULL;
     if ((r = pl_cconn_exporter(c->conn, exporter)) != PL_CLIENT_OK ||
-        pl_auth_sign(c->device, challenge, exporter, c->username, strlen(c->username),
-                     c->device_id, sig) != PL_OK) {
+        pl_auth_sign(c->device, challenge, exporter, c->username, strlen(c->username), c->device_id,
+                     sig) != PL_OK) {
         r = cl_fail(c, PL_CLIENT_E_PROTOCOL, "cannot sign the authentication challenge");
         goto out;
     }

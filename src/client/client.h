@@ -188,7 +188,7 @@ typedef struct pl_client_whoami {
     char username[33];
     uint32_t device_id;
     char device_name[65];
-    char server[128];
+    char server[256];
     char account_fingerprint[64];
     char device_fingerprint[96];
     char server_fingerprint[96];

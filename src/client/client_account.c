@@ -35,8 +35,7 @@ int cl_copy_ca(pl_client *c, const char *ca_file)
     while ((n = read(in, buf, sizeof buf)) > 0) {
         total += (size_t)n;
         if (total > 1024 * 1024 || write(out, buf, (size_t)n) != n) {
-            r = cl_fail(c, PL_CLIENT_E_USAGE, "%s is not a certificate file we can copy",
-                        ca_file);
+            r = cl_fail(c, PL_CLIENT_E_USAGE, "%s is not a certificate file we can copy", ca_file);
             break;
         }
     }
@@ -69,8 +68,8 @@ int pl_client_init(pl_client *c, const char *server, const char *ca_file, const 
     snprintf(c->device_name, sizeof c->device_name, "%s", device_name ? device_name : "");
     /* The server folds case; the name we sign in with must be the canonical one. */
     for (size_t i = 0; username[i]; i++)
-        c->username[i] = (char)((username[i] >= 'A' && username[i] <= 'Z') ? username[i] + 32
-                                                                            : username[i]);
+        c->username[i] =
+            (char)((username[i] >= 'A' && username[i] <= 'Z') ? username[i] + 32 : username[i]);
     c->username[strlen(username)] = '\0';
     if (ca_file && (r = cl_copy_ca(c, ca_file)) != PL_CLIENT_OK)
         return r;
@@ -144,8 +143,7 @@ int pl_client_whoami_get(pl_client *c, pl_client_whoami *out)
     snprintf(out->device_name, sizeof out->device_name, "%s", c->device_name);
     snprintf(out->server, sizeof out->server, "%s", c->server);
     snprintf(out->server_fingerprint, sizeof out->server_fingerprint, "%s", c->pin);
-    if (pl_account_fingerprint(c->account_key, c->username, strlen(c->username), digits) ==
-        PL_OK)
+    if (pl_account_fingerprint(c->account_key, c->username, strlen(c->username), digits) == PL_OK)
         for (size_t i = 0; i < PL_ACCOUNT_FINGERPRINT_DIGITS; i++) {
             if (i && i % 5 == 0)
                 out->account_fingerprint[o++] = ' ';

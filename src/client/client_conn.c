@@ -445,8 +445,7 @@ int pl_cconn_request(pl_cconn *c, Parley__Request *req, Parley__ServerFrame **ou
                 return r;
             continue;
         }
-        if (got->kind_case == PARLEY__SERVER_FRAME__KIND_RESPONSE &&
-            got->response->id == req->id) {
+        if (got->kind_case == PARLEY__SERVER_FRAME__KIND_RESPONSE && got->response->id == req->id) {
             *out = got;
             return PL_CLIENT_OK;
         }

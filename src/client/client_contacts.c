@@ -228,8 +228,7 @@ int pl_client_history(pl_client *c, const char *user, size_t limit, pl_client_me
 
 /* ---- Contacts and verification -------------------------------------------------------------- */
 
-static void account_fingerprint(const uint8_t key[PL_PUBKEY_BYTES], const char *user,
-                                char out[64])
+static void account_fingerprint(const uint8_t key[PL_PUBKEY_BYTES], const char *user, char out[64])
 {
     char digits[PL_ACCOUNT_FINGERPRINT_DIGITS + 1];
     size_t o = 0;

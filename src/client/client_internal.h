@@ -17,7 +17,9 @@
 
 #include "client.h"
 #include "client_conn.h"
+#include "content.pb-c.h"
 #include "cstore.h"
+#include "frame.h"
 #include "parley/parley.h"
 
 #define CL_USERNAME_MAX 32
@@ -43,7 +45,7 @@ struct pl_client {
     uint32_t device_id;
     char device_name[65];
     char server[256];
-    char ca_path[CL_PATH_MAX]; /* HOME/ca.pem when a CA was given, else "" */
+    char ca_path[CL_PATH_MAX + 16]; /* HOME/ca.pem when a CA was given, else "" */
     char pin[PL_TLS_FINGERPRINT_BYTES];
     pl_account *account;
     pl_device *device;
@@ -51,6 +53,7 @@ struct pl_client {
 
     pl_cconn *conn;
     int authenticated;
+    int backlog_done; /* QueueEmpty arrived on this connection: the mailbox was pushed */
 
     /* parley link, between start and wait. */
     struct {
@@ -120,6 +123,24 @@ int cl_show_message(pl_client *c, const pl_cstore_message *m, pl_client_message_
 void cl_message_view(const pl_cstore_message *m, const char *self, pl_client_message *out);
 /* Adds a notice to user's conversation and announces it. */
 int cl_notice(pl_client *c, const char *user, const char *text);
+
+/* ---- Parsers of what other clients send (each has a fuzz target) ---- */
+
+/* Unpacks and checks a decrypted Content: a 16-byte id, text within the plaintext bound
+ * (it need not be valid UTF-8: it is printed escaped), sent_to empty or username-sized.
+ * Returns 0 and *out (free with parley__content__free_unpacked), or -1. */
+int cl_content_parse(const uint8_t *p, size_t len, Parley__Content **out);
+
+/* Link codes: 10 secret bytes as 16 Crockford base32 characters in groups of 4. decode
+ * ignores case, dashes and spaces and reads O as 0, I and L as 1; returns 0 or -1. */
+#define CL_LINK_SECRET_BYTES 10u
+void cl_link_code_encode(const uint8_t s[CL_LINK_SECRET_BYTES], char out[32]);
+int cl_link_code_decode(const char *code, uint8_t s[CL_LINK_SECRET_BYTES]);
+
+/* Unpack and check the opened link messages. Return 0 and *out (free with the protobuf-c
+ * free_unpacked function), or -1. */
+int cl_link_offer_parse(const uint8_t *p, size_t len, Parley__LinkOffer **out);
+int cl_link_answer_parse(const uint8_t *p, size_t len, Parley__LinkAnswer **out);
 
 /* Encodes id as 32 lowercase hex characters + NUL. */
 void cl_hex(const uint8_t *in, size_t len, char *out);

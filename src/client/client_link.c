@@ -35,7 +35,7 @@
 #include "content.pb-c.h"
 #include "kdf.h"
 
-#define SECRET_BYTES 10u
+#define SECRET_BYTES CL_LINK_SECRET_BYTES
 #define CODE_CHARS 16u
 #define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define TAG_BYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
@@ -46,7 +46,7 @@
 static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; /* Crockford base32 */
 
 /* 80 bits -> "XXXX-XXXX-XXXX-XXXX". */
-static void encode_code(const uint8_t s[SECRET_BYTES], char out[32])
+void cl_link_code_encode(const uint8_t s[CL_LINK_SECRET_BYTES], char out[32])
 {
     size_t o = 0;
 
@@ -62,7 +62,7 @@ static void encode_code(const uint8_t s[SECRET_BYTES], char out[32])
 }
 
 /* The reverse; case, dashes and spaces ignored, O read as 0, I and L as 1. Returns 0 or -1. */
-static int decode_code(const char *code, uint8_t s[SECRET_BYTES])
+int cl_link_code_decode(const char *code, uint8_t s[CL_LINK_SECRET_BYTES])
 {
     size_t n = 0;
 
@@ -89,10 +89,42 @@ static int decode_code(const char *code, uint8_t s[SECRET_BYTES])
     return n == CODE_CHARS ? 0 : -1;
 }
 
+int cl_link_offer_parse(const uint8_t *p, size_t len, Parley__LinkOffer **out)
+{
+    Parley__LinkOffer *o = parley__link_offer__unpack(NULL, len, p);
+
+    *out = NULL;
+    if (!o)
+        return -1;
+    if (o->identity_key.len != PL_PUBKEY_BYTES || o->ephemeral_key.len != 32 || o->device_id == 0 ||
+        o->device_id > 0x7fffffffu || strlen(o->device_name) > 64) {
+        parley__link_offer__free_unpacked(o, NULL);
+        return -1;
+    }
+    *out = o;
+    return 0;
+}
+
+int cl_link_answer_parse(const uint8_t *p, size_t len, Parley__LinkAnswer **out)
+{
+    Parley__LinkAnswer *a = parley__link_answer__unpack(NULL, len, p);
+
+    *out = NULL;
+    if (!a)
+        return -1;
+    if (strlen(a->username) == 0 || strlen(a->username) > CL_USERNAME_MAX ||
+        a->account.len != PL_ACCOUNT_SAVED_BYTES ||
+        a->device_record.len != PL_DEVICE_RECORD_BYTES) {
+        parley__link_answer__free_unpacked(a, NULL);
+        return -1;
+    }
+    *out = a;
+    return 0;
+}
+
 static void derive(const uint8_t s[SECRET_BYTES], const char *info, uint8_t *out, size_t len)
 {
-    (void)pl__hkdf_sha256(out, len, NULL, 0, s, SECRET_BYTES, (const uint8_t *)info,
-                          strlen(info));
+    (void)pl__hkdf_sha256(out, len, NULL, 0, s, SECRET_BYTES, (const uint8_t *)info, strlen(info));
 }
 
 /* AD = label || R */
@@ -199,7 +231,7 @@ int pl_client_link_start(pl_client *c, const char *server, const char *ca_file,
         r = cl_refused(c, f, "posting the link offer");
         goto out;
     }
-    encode_code(c->link.secret, code_out);
+    cl_link_code_encode(c->link.secret, code_out);
     snprintf(qr_out, 128, "parley-link:%s", code_out);
     c->link.active = 1;
     r = PL_CLIENT_OK;
@@ -247,8 +279,7 @@ static int take_answer(pl_client *c, const uint8_t *blob, size_t len)
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &pt_len, NULL, blob + 32 + NONCE_BYTES,
                                                    len - 32 - NONCE_BYTES, ad, adlen, blob + 32,
                                                    key) != 0 ||
-        !(ans = parley__link_answer__unpack(NULL, pt_len, pt)) ||
-        strlen(ans->username) == 0 || strlen(ans->username) > CL_USERNAME_MAX ||
+        cl_link_answer_parse(pt, (size_t)pt_len, &ans) != 0 ||
         pl_account_load(&c->account, ans->account.data, ans->account.len) != PL_OK) {
         r = cl_fail(c, r, "the link answer does not open with this code: it was tampered with");
         goto out;
@@ -304,8 +335,7 @@ int pl_client_link_wait(pl_client *c, int timeout_ms, volatile sig_atomic_t *sto
         if ((r = link_request(c, 0, c->link.rendezvous, 1, NULL, 0, &f)) != PL_CLIENT_OK)
             return r;
         if (cl_status(f) == 0) {
-            r = take_answer(c, f->response->link_get->blob.data,
-                            f->response->link_get->blob.len);
+            r = take_answer(c, f->response->link_get->blob.data, f->response->link_get->blob.len);
             pl_frame_server_free(f);
             if (r != PL_CLIENT_OK)
                 return r;
@@ -345,10 +375,9 @@ int pl_client_approve(pl_client *c, const char *code, uint32_t *new_device_id,
 
     *new_device_id = 0;
     new_device_name[0] = '\0';
-    if (decode_code(code, s) != 0)
+    if (cl_link_code_decode(code, s) != 0)
         return cl_fail(c, PL_CLIENT_E_LINK_CODE,
-                       "\"%s\" is not a link code (16 characters, like K7QF-2M9D-XW4B-A3TE)",
-                       code);
+                       "\"%s\" is not a link code (16 characters, like K7QF-2M9D-XW4B-A3TE)", code);
     derive(s, "parley/link/v1/rendezvous", rdv, sizeof rdv);
     derive(s, OFFER_LABEL, k_offer, sizeof k_offer);
     if ((r = cl_connect(c)) != PL_CLIENT_OK)
@@ -372,9 +401,7 @@ int pl_client_approve(pl_client *c, const char *code, uint32_t *new_device_id,
             crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &pt_len, NULL, b->data + NONCE_BYTES,
                                                        b->len - NONCE_BYTES, ad, adlen, b->data,
                                                        k_offer) != 0 ||
-            !(offer = parley__link_offer__unpack(NULL, pt_len, pt)) ||
-            offer->identity_key.len != PL_PUBKEY_BYTES || offer->ephemeral_key.len != 32 ||
-            offer->device_id == 0 || strlen(offer->device_name) > 64) {
+            cl_link_offer_parse(pt, (size_t)pt_len, &offer) != 0) {
             r = cl_fail(c, PL_CLIENT_E_LINK_CODE,
                         "the link offer does not open with this code: it was tampered with, or "
                         "the code is wrong");

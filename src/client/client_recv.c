@@ -40,7 +40,8 @@ typedef struct recv_state {
     uint64_t acks[ACK_BATCH];
     size_t n_acks;
     size_t shown;
-    int stop; /* the callback asked to stop */
+    int drained; /* one short wait for pushes already on their way was made */
+    int stop;    /* the callback asked to stop */
 } recv_state;
 
 static uint64_t mono_ms(void)
@@ -283,10 +284,7 @@ static int handle_envelope(pl_client *c, recv_state *rs, const Parley__Envelope 
         return cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
     why = decrypt(c, env, &session, &used_otk, pt, cap, &pt_len);
     if (!why) {
-        content = parley__content__unpack(NULL, pt, pt_len);
-        if (!content || content->message_id.len != 16 ||
-            strlen(content->text) > PL_MAX_PLAINTEXT_BYTES ||
-            strlen(content->sent_to) > CL_USERNAME_MAX)
+        if (cl_content_parse(pt, pt_len, &content) != 0)
             why = "its content is malformed";
     }
     if (why) {
@@ -309,7 +307,8 @@ static int handle_envelope(pl_client *c, recv_state *rs, const Parley__Envelope 
     m.body = (uint8_t *)content->text;
     m.body_len = strlen(content->text);
     blob_len = pl_session_saved_size(session);
-    if (!(blob = malloc(blob_len)) || pl_session_save(session, blob, blob_len, &blob_len) != PL_OK) {
+    if (!(blob = malloc(blob_len)) ||
+        pl_session_save(session, blob, blob_len, &blob_len) != PL_OK) {
         r = cl_fail(c, PL_CLIENT_E_NOMEM, "cannot save a session");
         goto out;
     }
@@ -362,20 +361,40 @@ out:
     return r;
 }
 
+/* PrekeysLow: the push may be old (we may have refilled since), so ask for the stock. */
+static int refill_prekeys(pl_client *c, uint32_t max)
+{
+    Parley__Request req = PARLEY__REQUEST__INIT;
+    Parley__PrekeyStatus ps = PARLEY__PREKEY_STATUS__INIT;
+    Parley__ServerFrame *f = NULL;
+    uint32_t have, target = max && max < CL_OTK_STOCK ? max : CL_OTK_STOCK;
+    int r;
+
+    req.body_case = PARLEY__REQUEST__BODY_PREKEY_STATUS;
+    req.prekey_status = &ps;
+    if ((r = cl_request(c, &req, &f)) != PL_CLIENT_OK)
+        return r;
+    if (cl_status(f) != 0) {
+        r = cl_refused(c, f, "reading the prekey stock");
+        pl_frame_server_free(f);
+        return r;
+    }
+    have = f->response->prekey_status->onetime_prekeys;
+    pl_frame_server_free(f);
+    return have < target ? cl_upload_prekeys(c, 0, target - have) : PL_CLIENT_OK;
+}
+
 /* Handles one push. *queue_empty is set when the backlog has been pushed. */
 static int handle_push(pl_client *c, recv_state *rs, const Parley__Push *p, int *queue_empty)
 {
     switch (p->kind_case) {
     case PARLEY__PUSH__KIND_ENVELOPE:
         return handle_envelope(c, rs, p->envelope);
-    case PARLEY__PUSH__KIND_PREKEYS_LOW: {
-        uint32_t have = p->prekeys_low->remaining, max = p->prekeys_low->max;
-        uint32_t want = (max ? max : CL_OTK_STOCK) - have;
-
-        return want ? cl_upload_prekeys(c, 0, want) : PL_CLIENT_OK;
-    }
+    case PARLEY__PUSH__KIND_PREKEYS_LOW:
+        return refill_prekeys(c, p->prekeys_low->max);
     case PARLEY__PUSH__KIND_QUEUE_EMPTY:
         *queue_empty = 1;
+        c->backlog_done = 1;
         return PL_CLIENT_OK;
     default:
         return PL_CLIENT_OK; /* a push kind this client does not know */
@@ -411,8 +430,10 @@ int pl_client_receive(pl_client *c, int wait_ms, pl_client_message_cb cb, void *
 
     if ((r = cl_connect(c)) != PL_CLIENT_OK)
         return r;
-    /* The backlog first: everything stored before we connected, then QueueEmpty. */
-    while (!queue_empty && !rs.stop) {
+    /* The backlog first: everything stored before we connected, then QueueEmpty (once per
+     * connection: on a connection that already had it, what is pending is already queued or
+     * on its way, and the drain below takes it). */
+    while (!c->backlog_done && !queue_empty && !rs.stop) {
         r = pump(c, &rs, CL_REQUEST_TIMEOUT_MS, &queue_empty);
         if (r == PL_CLIENT_E_TIMEOUT)
             r = cl_fail(c, PL_CLIENT_E_UNREACHABLE, "%s stopped sending", c->server);
@@ -425,11 +446,15 @@ int pl_client_receive(pl_client *c, int wait_ms, pl_client_message_cb cb, void *
         unsigned wait;
 
         if (rs.shown > 0)
-            wait = DRAIN_MS;
+            wait = DRAIN_MS; /* after a message, take what follows it promptly */
         else if (now < deadline)
             wait = (unsigned)(deadline - now);
-        else
+        else if (!rs.drained) {
+            wait = DRAIN_MS; /* one short look for pushes on their way */
+            rs.drained = 1;
+        } else {
             break;
+        }
         r = pump(c, &rs, wait, &queue_empty);
         if (r == PL_CLIENT_E_TIMEOUT)
             break;
@@ -446,8 +471,7 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_message_cb cb,
-                     void *ctx)
+int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_message_cb cb, void *ctx)
 {
     recv_state rs = {.cb = cb, .ctx = ctx};
     unsigned backoff = BACKOFF_MIN_MS;

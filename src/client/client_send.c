@@ -106,16 +106,15 @@ static int start_sessions(pl_client *c, send_state *st, const char *user,
 
             if (t->user != user || t->session || t->device_id != bundle.device.device_id)
                 continue;
-            if (sodium_memcmp(bundle.device.identity_key, t->identity_key, PL_PUBKEY_BYTES) !=
-                0) {
+            if (sodium_memcmp(bundle.device.identity_key, t->identity_key, PL_PUBKEY_BYTES) != 0) {
                 r = cl_fail(c, PL_CLIENT_E_BAD_RECORD,
                             "%s's bundle for device %u names another key than its record", user,
                             t->device_id);
                 goto out;
             }
             if (pl_session_initiate(&t->session, NULL, c->device, &bundle) != PL_OK) {
-                r = cl_fail(c, PL_CLIENT_E_BAD_RECORD, "cannot start a session with %s/%u",
-                            user, t->device_id);
+                r = cl_fail(c, PL_CLIENT_E_BAD_RECORD, "cannot start a session with %s/%u", user,
+                            t->device_id);
                 goto out;
             }
         }
@@ -293,8 +292,7 @@ static int send_once(pl_client *c, send_state *st, const uint8_t id[16])
     return r;
 }
 
-int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_len,
-                   char id_out[33])
+int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_len, char id_out[33])
 {
     send_state st;
     cl_device_list theirs, ours;

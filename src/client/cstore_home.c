@@ -51,7 +51,7 @@ int pl__cstore_home_check(const char *home, int create, char *err, size_t err_le
         }
     } else if (create && errno != EEXIST) {
         pl__cstore_set_err(err, err_len, "%s: cannot create: %s", home, strerror(errno));
-        return errno == ENOENT ? PL_CSTORE_E_NO_HOME : PL_CSTORE_E_IO;
+        return PL_CSTORE_E_IO;
     }
     if (stat(home, &st) != 0) {
         pl__cstore_set_err(err, err_len, "%s: %s", home, strerror(errno));

@@ -35,7 +35,8 @@ void pl__cstore_set_err(char *err, size_t err_len, const char *fmt, ...)
 /*
  * Checks the home directory: it must be a directory owned by us that neither group nor
  * others may read or write. With create, a missing directory is made 0700 (its parent must
- * exist). Returns PL_CSTORE_OK, _E_NO_HOME (missing, not a directory), _E_PERMISSIONS, _E_IO.
+ * exist, else _E_IO). Returns PL_CSTORE_OK, _E_NO_HOME (missing, not a directory),
+ * _E_PERMISSIONS, _E_IO.
  */
 int pl__cstore_home_check(const char *home, int create, char *err, size_t err_len);
 

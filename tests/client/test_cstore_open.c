@@ -221,7 +221,7 @@ static void key_enc_limits_are_bounded(void **state)
 static void a_damaged_or_foreign_key_file_is_corrupt(void **state)
 {
     fixture *f = *state;
-    uint8_t other[32];
+    uint8_t other[33];
     char p[256], q[256];
 
     cs_create(f, NULL);

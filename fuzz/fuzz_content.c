@@ -1,0 +1,46 @@
+/*
+ * fuzz_content.c: cl_content_parse (src/client/client_content.c), the check of what another
+ * client encrypted for us, on hostile bytes (a peer is as hostile as the network).
+ *
+ * Invariants: no crash; on success the id is 16 bytes, the text and sent_to within their
+ * bounds, and packing the known fields again and parsing that gives the same fields.
+ */
+#include <string.h>
+
+#include "client_internal.h"
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    Parley__Content *c = NULL, *again = NULL;
+    uint8_t *buf;
+    size_t len, unknown;
+
+    if (cl_content_parse(data, size, &c) != 0) {
+        FZ_CHECK(c == NULL);
+        return 0;
+    }
+    FZ_CHECK(c->message_id.len == 16);
+    FZ_CHECK(strlen(c->text) <= PL_MAX_PLAINTEXT_BYTES);
+    FZ_CHECK(strlen(c->sent_to) <= CL_USERNAME_MAX);
+    /* protobuf-c keeps unknown fields and may write back a truncated one it accepted; only
+     * the known fields are compared. */
+    unknown = c->base.n_unknown_fields;
+    c->base.n_unknown_fields = 0;
+    len = parley__content__get_packed_size(c);
+    if ((buf = malloc(len ? len : 1))) {
+        parley__content__pack(c, buf);
+        if (len <= PL_MAX_PLAINTEXT_BYTES) {
+            FZ_CHECK(cl_content_parse(buf, len, &again) == 0);
+            FZ_CHECK(memcmp(again->message_id.data, c->message_id.data, 16) == 0);
+            FZ_CHECK(strcmp(again->text, c->text) == 0);
+            FZ_CHECK(strcmp(again->sent_to, c->sent_to) == 0);
+            FZ_CHECK(again->sent_at_ms == c->sent_at_ms);
+            parley__content__free_unpacked(again, NULL);
+        }
+        free(buf);
+    }
+    c->base.n_unknown_fields = unknown; /* so that they are freed */
+    parley__content__free_unpacked(c, NULL);
+    return 0;
+}
