@@ -123,7 +123,8 @@ int pl_client_approve(pl_client *c, const char *code, uint32_t *new_device_id,
 
 typedef struct pl_client_device {
     uint32_t id;
-    char name[65];
+    char name[65];        /* a local label, not in the signed record: known for this device and for
+                           * devices this device approved; "" otherwise */
     char fingerprint[96]; /* of the device identity key (pl_key_fingerprint) */
     uint64_t added_at_ms; /* the record's creation time */
     int current;          /* this device */
