@@ -191,10 +191,9 @@ int pl_client_link_start(pl_client *c, const char *server, const char *ca_file,
     snprintf(c->device_name, sizeof c->device_name, "%s", device_name ? device_name : "");
     if (ca_file && (r = cl_copy_ca(c, ca_file)) != PL_CLIENT_OK)
         return r;
-    /* A random id: the approver's AddDevice fails if it was ever used in the account. */
-    do
-        id = randombytes_uniform(0x7fffffffu);
-    while (id < 2);
+    /* A random id in 2..65535 (short enough to type in `parley remove-device`): the
+     * approver's AddDevice refuses an id the account ever used, and the user links again. */
+    id = 2 + randombytes_uniform(65534);
     c->device_id = id;
     pl_device_free(c->device);
     if (pl_device_generate(&c->device, NULL, id) != PL_OK)
