@@ -84,6 +84,14 @@ int pl__cstore_key_create(const char *home, const char *passphrase,
  * _E_NO_HOME (no key file), _E_NEED_PASSPHRASE, _E_PASSPHRASE, _E_CORRUPT (a damaged key
  * file, absurd KDF parameters, both key files present), _E_PERMISSIONS, _E_NOMEM, _E_IO.
  */
+/*
+ * Checks the header of a store.key.enc image (file[0..len), len must be the file's size):
+ * magic, version, algorithm, and KDF limits within libsodium's INTERACTIVE..SENSITIVE, so a
+ * crafted file cannot make Argon2id allocate without bound. Returns 0 with *ops and *mem,
+ * -1 (not a key file of this version) or -2 (limits out of range); *ops, *mem 0 on error.
+ */
+int pl__cstore_key_enc_header(const uint8_t *file, size_t len, uint64_t *ops, uint64_t *mem);
+
 int pl__cstore_key_load(const char *home, const char *passphrase, uint8_t key[PL__CSTORE_KEY_BYTES],
                         char *err, size_t err_len);
 

@@ -97,6 +97,22 @@ out:
     return r;
 }
 
+int pl__cstore_key_enc_header(const uint8_t *file, size_t len, uint64_t *ops, uint64_t *mem)
+{
+    *ops = *mem = 0;
+    if (len != KEY_ENC_BYTES || memcmp(file, KEY_ENC_MAGIC, 4) != 0 || file[4] != KEY_ENC_VERSION ||
+        file[5] != crypto_pwhash_ALG_ARGON2ID13 || file[6] != 0 || file[7] != 0)
+        return -1;
+    *ops = get_u64le(file + 8);
+    *mem = get_u64le(file + 16);
+    if (*ops < crypto_pwhash_OPSLIMIT_INTERACTIVE || *ops > crypto_pwhash_OPSLIMIT_SENSITIVE ||
+        *mem < crypto_pwhash_MEMLIMIT_INTERACTIVE || *mem > crypto_pwhash_MEMLIMIT_SENSITIVE) {
+        *ops = *mem = 0;
+        return -2;
+    }
+    return 0;
+}
+
 /* Opens a store.key.enc image with passphrase into key. */
 static int open_key_enc(const uint8_t file[KEY_ENC_BYTES], const char *passphrase,
                         uint8_t key[PL__CSTORE_KEY_BYTES], const char *home, char *err,
@@ -107,17 +123,15 @@ static int open_key_enc(const uint8_t file[KEY_ENC_BYTES], const char *passphras
     int r;
 
     r = PL_CSTORE_E_CORRUPT;
-    if (memcmp(file, KEY_ENC_MAGIC, 4) != 0 || file[4] != KEY_ENC_VERSION ||
-        file[5] != crypto_pwhash_ALG_ARGON2ID13 || file[6] != 0 || file[7] != 0) {
-        pl__cstore_set_err(err, err_len, "%s/%s: not a parley key file or a newer format", home,
+    switch (pl__cstore_key_enc_header(file, KEY_ENC_BYTES, &ops, &mem)) {
+    case 0:
+        break;
+    case -2:
+        pl__cstore_set_err(err, err_len, "%s/%s: key derivation limits out of range", home,
                            PL__CSTORE_KEY_ENC);
         goto out;
-    }
-    ops = get_u64le(file + 8);
-    mem = get_u64le(file + 16);
-    if (ops < crypto_pwhash_OPSLIMIT_INTERACTIVE || ops > crypto_pwhash_OPSLIMIT_SENSITIVE ||
-        mem < crypto_pwhash_MEMLIMIT_INTERACTIVE || mem > crypto_pwhash_MEMLIMIT_SENSITIVE) {
-        pl__cstore_set_err(err, err_len, "%s/%s: key derivation limits out of range", home,
+    default:
+        pl__cstore_set_err(err, err_len, "%s/%s: not a parley key file or a newer format", home,
                            PL__CSTORE_KEY_ENC);
         goto out;
     }
