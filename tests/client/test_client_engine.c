@@ -16,9 +16,15 @@
 
 #include <cmocka.h>
 
+#include <sodium.h>
+
 #include "client.h"
+#include "client_internal.h"
 #include "cstore.h"
+#include "kdf.h"
 #include "parleyd_harness.h"
+#include "wire_client.h"
+#include "wire_ops.h"
 
 static ph_server *srv;
 static char server_addr[64];
@@ -216,6 +222,37 @@ static int count_notices(void *ctx, const pl_client_message *m)
     return 0;
 }
 
+/* The server (or anyone who can write the rendezvous) puts its own offer where a code's
+ * device would: the approver must refuse it and add nothing. */
+static void forged_link_offer_is_refused(void **state)
+{
+    pl_client *cl, *jo;
+    uint8_t s[CL_LINK_SECRET_BYTES], rdv[16], blob[200];
+    char code[32], name[65];
+    uint32_t new_id = 0;
+    pl_client_device *devs = NULL;
+    size_t n = 0;
+    wc_conn *w = NULL;
+
+    (void)state;
+    cl = jo = new_user("josie");
+    randombytes_buf(s, sizeof s);
+    cl_link_code_encode(s, code);
+    assert_int_equal(pl__hkdf_sha256(rdv, sizeof rdv, NULL, 0, s, sizeof s,
+                                     (const uint8_t *)"parley/link/v1/rendezvous", 25),
+                     0);
+    randombytes_buf(blob, sizeof blob); /* sealed under a key the forger cannot know */
+    assert_int_equal(wc_connect(&w, srv->port, srv->cert_path), WC_OK);
+    assert_int_equal(wo_link_put(w, rdv, sizeof rdv, 0, blob, sizeof blob), 0);
+    wc_close(w);
+    assert_int_equal(pl_client_approve(jo, code, &new_id, name), PL_CLIENT_E_LINK_CODE);
+    assert_non_null(strstr(pl_client_error(jo), "tampered"));
+    OK(pl_client_devices(jo, &devs, &n));
+    assert_int_equal(n, 1); /* nothing was added */
+    free(devs);
+    pl_client_close(jo);
+}
+
 static void verification_and_key_change(void **state)
 {
     pl_client *cl, *frank, *gina;
@@ -330,6 +367,7 @@ int main(void)
         cmocka_unit_test(two_users_exchange_messages),
         cmocka_unit_test(multi_device_link_and_removal),
         cmocka_unit_test(tampered_link_code_is_refused),
+        cmocka_unit_test(forged_link_offer_is_refused),
         cmocka_unit_test(verification_and_key_change),
         cmocka_unit_test(crash_before_ack_shows_once),
     };
