@@ -185,6 +185,63 @@ static void gen_saved(const fz_fixtures *f)
     write_key("edit-truncated", 2, spk, sizeof spk - 1);
 }
 
+/* fuzz_merkle_proof: flags || a || b (big-endian u64) || h1 || h2 || proof, from a tree of
+ * 13 leaves; flags 1 = small sizes. genuine-inclusion-* carry real inclusion proofs (the
+ * consistency half of the target reads them as garbage), genuine-consistency-* real
+ * consistency proofs. */
+static void write_merkle(const char *name, uint64_t a, uint64_t b, const uint8_t h1[32],
+                         const uint8_t h2[32], const uint8_t (*proof)[32], size_t n)
+{
+    uint8_t buf[1 + 16 + 2 * 32 + PL_MERKLE_MAX_PROOF * 32];
+    char edited[128];
+    size_t len = 0;
+
+    buf[len++] = 1;
+    for (int i = 7; i >= 0; i--)
+        buf[len++] = (uint8_t)(a >> (8 * i));
+    for (int i = 7; i >= 0; i--)
+        buf[len++] = (uint8_t)(b >> (8 * i));
+    memcpy(buf + len, h1, 32);
+    memcpy(buf + len + 32, h2, 32);
+    len += 64;
+    if (n)
+        memcpy(buf + len, proof, n * 32);
+    len += n * 32;
+    write_seed("merkle_proof", name, buf, len);
+    /* the same with the last byte (of a proof hash, or of h2) flipped */
+    snprintf(edited, sizeof edited, "edit-%s", name + strlen("genuine-"));
+    write_edited("merkle_proof", edited, buf, len, len - 1, 0x01);
+}
+
+static void gen_merkle(void)
+{
+    uint8_t leaves[13][32], root[32], old_root[32], proof[PL_MERKLE_MAX_PROOF][32];
+    const uint8_t(*d)[32] = (const uint8_t(*)[32])leaves;
+    size_t n = 0;
+
+    for (unsigned i = 0; i < 13; i++) {
+        uint8_t entry = (uint8_t)i;
+        pl_merkle_leaf_hash(&entry, 1, leaves[i]);
+    }
+    if (pl_merkle_root(d, 13, root) != PL_OK || pl_merkle_root(d, 6, old_root) != PL_OK ||
+        pl_merkle_inclusion_proof(d, 13, 5, proof, &n) != PL_OK)
+        exit(1);
+    write_merkle("genuine-inclusion-5-of-13", 5, 13, leaves[5], root, (const uint8_t(*)[32])proof,
+                 n);
+    if (pl_merkle_inclusion_proof(d, 13, 12, proof, &n) != PL_OK)
+        exit(1);
+    write_merkle("genuine-inclusion-12-of-13", 12, 13, leaves[12], root,
+                 (const uint8_t(*)[32])proof, n);
+    if (pl_merkle_consistency_proof(d, 6, 13, proof, &n) != PL_OK)
+        exit(1);
+    write_merkle("genuine-consistency-6-13", 6, 13, old_root, root, (const uint8_t(*)[32])proof, n);
+    if (pl_merkle_root(d, 8, old_root) != PL_OK ||
+        pl_merkle_consistency_proof(d, 8, 13, proof, &n) != PL_OK)
+        exit(1);
+    write_merkle("genuine-consistency-8-13", 8, 13, old_root, root, (const uint8_t(*)[32])proof, n);
+    write_merkle("genuine-consistency-equal-sizes", 13, 13, root, root, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
     const fz_fixtures *f;
@@ -200,5 +257,6 @@ int main(int argc, char **argv)
     gen_bundles(f);
     gen_messages(f);
     gen_saved(f);
+    gen_merkle();
     return 0;
 }
