@@ -12,6 +12,7 @@
 #include "parley/error.h"
 #include "parley/fingerprint.h"
 #include "parley/keys.h"
+#include "parley/note.h"
 #include "parley/random.h"
 #include "parley/session.h"
 #include "parley/statement.h"
