@@ -44,9 +44,9 @@ PL_API PL_NODISCARD int pl_vrf_prove(const uint8_t seed[PL_VRF_SECRET_KEY_BYTES]
                                      uint8_t pi[PL_VRF_PROOF_BYTES]);
 
 /*
- * Verifies pi for alpha under the public key pk (RFC 9381 §5.3, with validate_key) and on
- * success writes the output beta. Returns PL_OK; PL_E_BAD_KEY if pk is not the canonical
- * encoding of a curve point, has small order (§5.4.5) or lies outside the prime-order
+ * Verifies pi for alpha (as for pl_vrf_prove()) under the public key pk (RFC 9381 §5.3, with
+ * validate_key) and on success writes the output beta. Returns PL_OK; PL_E_BAD_KEY if pk is not the
+ * canonical encoding of a curve point, has small order (§5.4.5) or lies outside the prime-order
  * subgroup; PL_E_BAD_PROOF if pi does not decode (Gamma not a canonical point of the
  * subgroup, s >= L) or does not verify. beta is zeroed on every error.
  */
