@@ -242,6 +242,52 @@ static void gen_merkle(void)
     write_merkle("genuine-consistency-equal-sizes", 13, 13, root, root, NULL, 0);
 }
 
+/* pk || pi || alpha for fuzz_vrf_verify; a seed shorter than pk || pi is an alpha to prove. */
+static void write_vrf(const char *name, const uint8_t seed[PL_VRF_SECRET_KEY_BYTES],
+                      const uint8_t *alpha, size_t alpha_len, size_t at, uint8_t flip)
+{
+    const size_t head = PL_VRF_PUBLIC_KEY_BYTES + PL_VRF_PROOF_BYTES;
+    uint8_t *in = fz_alloc(head + alpha_len);
+
+    pl_vrf_keypair_from_seed(seed, in);
+    if (pl_vrf_prove(seed, alpha, alpha_len, in + PL_VRF_PUBLIC_KEY_BYTES) != PL_OK) {
+        fprintf(stderr, "gen_corpus: pl_vrf_prove failed\n");
+        exit(1);
+    }
+    if (alpha_len)
+        memcpy(in + head, alpha, alpha_len);
+    write_edited("vrf_verify", name, in, head + alpha_len, at, flip);
+    free(in);
+}
+
+static void gen_vrf(void)
+{
+    /* RFC 9381 B.3 Example 16's SK, so genuine-rfc9381-example-16 is that vector exactly. */
+    static const uint8_t rfc_sk[PL_VRF_SECRET_KEY_BYTES] = {
+        0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a,
+        0xf4, 0x92, 0xec, 0x2c, 0xc4, 0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32,
+        0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60,
+    };
+    /* u8 len || label || u32 version, as key transparency hashes a label version. */
+    static const uint8_t label[] = "\x11"
+                                   "alice@example.org"
+                                   "\x00\x00\x00\x01";
+    const size_t label_len = sizeof label - 1;
+    const size_t pi_at = PL_VRF_PUBLIC_KEY_BYTES, c_at = pi_at + 32, s_at = c_at + 16;
+    uint8_t seed[PL_VRF_SECRET_KEY_BYTES];
+
+    memset(seed, 0x42, sizeof seed);
+    write_vrf("genuine-rfc9381-example-16", rfc_sk, NULL, 0, SIZE_MAX, 0);
+    write_vrf("genuine-label", seed, label, label_len, SIZE_MAX, 0);
+    write_vrf("edit-pk", seed, label, label_len, 3, 0x01);
+    write_vrf("edit-gamma", seed, label, label_len, pi_at, 0x01);
+    write_vrf("edit-gamma-sign", seed, label, label_len, pi_at + 31, 0x80);
+    write_vrf("edit-c", seed, label, label_len, c_at, 0x01);
+    write_vrf("edit-s-above-q", seed, label, label_len, s_at + 31, 0xe0);
+    write_vrf("edit-alpha", seed, label, label_len, s_at + 32 + 5, 0x20);
+    write_seed("vrf_verify", "prove-short-alpha", label, label_len);
+}
+
 int main(int argc, char **argv)
 {
     const fz_fixtures *f;
@@ -258,5 +304,6 @@ int main(int argc, char **argv)
     gen_messages(f);
     gen_saved(f);
     gen_merkle();
+    gen_vrf();
     return 0;
 }

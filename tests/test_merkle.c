@@ -534,7 +534,7 @@ static void test_merkle_bad_proof_error_code(void **state)
     (void)state;
     assert_int_equal(PL_E_BAD_PROOF, -21);
     assert_string_equal(pl_errname(PL_E_BAD_PROOF), "PL_E_BAD_PROOF");
-    assert_string_equal(pl_strerror(PL_E_BAD_PROOF), "a Merkle proof does not verify");
+    assert_string_equal(pl_strerror(PL_E_BAD_PROOF), "a proof does not verify");
 }
 
 int main(void)

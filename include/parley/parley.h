@@ -17,6 +17,7 @@
 #include "parley/random.h"
 #include "parley/session.h"
 #include "parley/statement.h"
+#include "parley/vrf.h"
 
 #define PL_VERSION_STRING "0.1.0"
 
