@@ -65,7 +65,8 @@ int pl_account_state_sign(const pl_account *account, uint32_t seq, const uint8_t
     int r;
 
     *out_len = 0;
-    memset(out, 0, cap);
+    if (cap > 0)
+        memset(out, 0, cap);
     pl_account_public_key(account, account_key);
     r = PL_E_INVALID_ARG;
     if (n < 1 || n > PL_ACCOUNT_STATE_MAX_DEVICES || records == NULL)
@@ -104,7 +105,7 @@ int pl_account_state_sign(const pl_account *account, uint32_t seq, const uint8_t
     *out_len = body_len + PL_SIGNATURE_BYTES;
     r = PL_OK;
 out:
-    if (r != PL_OK)
+    if (r != PL_OK && cap > 0)
         memset(out, 0, cap);
     return r;
 }
