@@ -288,6 +288,56 @@ static void gen_vrf(void)
     write_seed("vrf_verify", "prove-short-alpha", label, label_len);
 }
 
+/* Bob's device list: his own record (device 7) and up to 15 more devices 8, 9, ... signed by
+ * his account, reusing the fixtures' two identity keys. */
+static void bob_records(const fz_fixtures *f, uint8_t (*recs)[PL_DEVICE_RECORD_BYTES], size_t n)
+{
+    memcpy(recs[0], f->bob_record, PL_DEVICE_RECORD_BYTES);
+    for (size_t i = 1; i < n; i++)
+        if (pl_account_sign_device(f->bob_account, (uint32_t)(7 + i),
+                                   i % 2 ? f->alice_identity_key : f->bob_identity_key,
+                                   FZ_CREATED_AT + i, recs[i]) != PL_OK)
+            exit(1);
+}
+
+static void gen_account_state(const fz_fixtures *f)
+{
+    const char *t = "account_state";
+    uint8_t recs[PL_ACCOUNT_STATE_MAX_DEVICES][PL_DEVICE_RECORD_BYTES];
+    uint8_t s1[PL_ACCOUNT_STATE_MAX_BYTES], s3[PL_ACCOUNT_STATE_MAX_BYTES];
+    uint8_t s16[PL_ACCOUNT_STATE_MAX_BYTES], next[PL_ACCOUNT_STATE_MAX_BYTES];
+    uint8_t hash[PL_ACCOUNT_STATE_HASH_BYTES];
+    size_t n1, n3, n16, n_next;
+    const uint8_t(*r)[PL_DEVICE_RECORD_BYTES] = (const uint8_t(*)[PL_DEVICE_RECORD_BYTES])recs;
+
+    bob_records(f, recs, PL_ACCOUNT_STATE_MAX_DEVICES);
+    if (pl_account_state_sign(f->bob_account, 0, NULL, FZ_CREATED_AT * 1000, 0, r, 1, s1, sizeof s1,
+                              &n1) != PL_OK ||
+        pl_account_state_sign(f->bob_account, 0, NULL, FZ_CREATED_AT * 1000, 7, r, 3, s3, sizeof s3,
+                              &n3) != PL_OK ||
+        pl_account_state_sign(f->bob_account, 0, NULL, FZ_CREATED_AT * 1000, 7, r,
+                              PL_ACCOUNT_STATE_MAX_DEVICES, s16, sizeof s16, &n16) != PL_OK)
+        exit(1);
+    pl_account_state_hash(s3, n3, hash);
+    if (pl_account_state_sign(f->bob_account, 1, hash, FZ_CREATED_AT * 1000 + 1, 8, r, 2, next,
+                              sizeof next, &n_next) != PL_OK)
+        exit(1);
+    write_seed(t, "genuine-1-device", s1, n1);
+    write_seed(t, "genuine-3-devices", s3, n3);
+    write_seed(t, "genuine-16-devices", s16, n16);
+    write_seed(t, "genuine-seq-1", next, n_next);
+    write_seed(t, "edit-truncated", s3, n3 - 1);
+    write_appended(t, "edit-trailing-byte", s3, n3, 0);
+    write_edited(t, "edit-version", s3, n3, 0, 0x03);
+    write_edited(t, "edit-suite", s3, n3, 1, 0x03);
+    write_edited(t, "edit-count", s3, n3, PL_ACCOUNT_STATE_HEADER_BYTES - 1, 0x01);
+    write_edited(t, "edit-seq", s3, n3, 2 + PL_PUBKEY_BYTES + 3, 0x01);
+    write_edited(t, "edit-signature", s3, n3, n3 - 1, 0x01);
+    /* Alice's record in Bob's state: a ghost device. */
+    memcpy(s1 + PL_ACCOUNT_STATE_HEADER_BYTES, f->alice_record, PL_DEVICE_RECORD_BYTES);
+    write_seed(t, "edit-ghost-device", s1, n1);
+}
+
 int main(int argc, char **argv)
 {
     const fz_fixtures *f;
@@ -305,5 +355,6 @@ int main(int argc, char **argv)
     gen_saved(f);
     gen_merkle();
     gen_vrf();
+    gen_account_state(f);
     return 0;
 }

@@ -8,10 +8,12 @@
 #ifndef PARLEY_PARLEY_H
 #define PARLEY_PARLEY_H
 
+#include "parley/account_state.h"
 #include "parley/defs.h"
 #include "parley/error.h"
 #include "parley/fingerprint.h"
 #include "parley/keys.h"
+#include "parley/kt_commit.h"
 #include "parley/merkle.h"
 #include "parley/note.h"
 #include "parley/random.h"
