@@ -13,6 +13,7 @@
 #include "parley/fingerprint.h"
 #include "parley/keys.h"
 #include "parley/merkle.h"
+#include "parley/prefix_tree.h"
 #include "parley/random.h"
 #include "parley/session.h"
 #include "parley/statement.h"
