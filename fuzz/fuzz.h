@@ -15,6 +15,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
 
 #include "parley/parley.h"
 
@@ -156,5 +159,27 @@ typedef struct fz_fixtures {
 /* Builds the fixtures on the first call (aborting if the library cannot) and returns them.
  * They are never freed: every later call returns the same objects. */
 const fz_fixtures *fz_fixtures_get(void);
+
+/* The fixed prefix tree of fuzz_prefix_proof, whose seeds gen_corpus.c writes: leaf i of
+ * FZ_PREFIX_LEAVES has key SHA-256("fz-prefix-key" || i) and commitment
+ * SHA-256("fz-prefix-commitment" || i), except that leaf 1's key is leaf 0's with the last
+ * bit flipped, so that two leaves sit at depth 256. */
+#define FZ_PREFIX_LEAVES 24u
+
+static inline void fz_prefix_leaf(unsigned i, uint8_t key[32], uint8_t commitment[32])
+{
+    uint8_t buf[24] = {0};
+    unsigned k = i == 1 ? 0 : i;
+
+    memcpy(buf, "fz-prefix-key", 13);
+    buf[20] = (uint8_t)k;
+    crypto_hash_sha256(key, buf, sizeof buf);
+    if (i == 1)
+        key[31] ^= 0x01;
+    memset(buf, 0, sizeof buf);
+    memcpy(buf, "fz-prefix-commitment", 20);
+    buf[20] = (uint8_t)i;
+    crypto_hash_sha256(commitment, buf, sizeof buf);
+}
 
 #endif

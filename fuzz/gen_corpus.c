@@ -338,6 +338,58 @@ static void gen_account_state(const fz_fixtures *f)
     write_seed(t, "edit-ghost-device", s1, n1);
 }
 
+/* fuzz_prefix_proof: selector || key[32] || proof, from the fixed tree of fuzz.h. */
+static void write_prefix(const char *name, const pl_prefix_tree *t, uint8_t selector,
+                         const uint8_t key[32])
+{
+    static pl_prefix_proof proof;
+    static uint8_t buf[33 + PL_PREFIX_PROOF_MAX_BYTES];
+    char edited[128];
+    size_t len;
+
+    buf[0] = selector;
+    memcpy(buf + 1, key, 32);
+    if (pl_prefix_tree_prove(t, key, &proof) != PL_OK ||
+        pl_prefix_proof_encode(&proof, buf + 33, PL_PREFIX_PROOF_MAX_BYTES, &len) != PL_OK)
+        exit(1);
+    len += 33;
+    write_seed("prefix_proof", name, buf, len);
+    snprintf(edited, sizeof edited, "edit-%s-last-byte", name + strlen("genuine-"));
+    write_edited("prefix_proof", edited, buf, len, len - 1, 0x01);
+}
+
+static void gen_prefix(void)
+{
+    uint8_t keys[FZ_PREFIX_LEAVES][32], commit[32], key[32], ctr[8] = {0};
+    pl_prefix_tree *t = NULL;
+    pl_prefix_proof proof;
+    int have[4] = {0, 0, 0, 0};
+    char name[64];
+
+    if (pl_prefix_tree_new(&t) != PL_OK)
+        exit(1);
+    for (unsigned i = 0; i < FZ_PREFIX_LEAVES; i++)
+        if ((fz_prefix_leaf(i, keys[i], commit), pl_prefix_tree_insert(t, keys[i], commit)) !=
+            PL_OK)
+            exit(1);
+    write_prefix("genuine-inclusion-depth-256", t, 0, keys[0]);
+    write_prefix("genuine-inclusion-leaf-5", t, 5, keys[5]);
+    /* The first absent key of each kind, from a counter. */
+    while (!have[PL_PREFIX_NONINCLUSION_LEAF] || !have[PL_PREFIX_NONINCLUSION_PARENT]) {
+        ctr[7]++;
+        crypto_hash_sha256(key, ctr, sizeof ctr);
+        if (pl_prefix_tree_prove(t, key, &proof) != PL_OK)
+            exit(1);
+        if (have[proof.result_type])
+            continue;
+        have[proof.result_type] = 1;
+        snprintf(name, sizeof name, "genuine-absent-%s",
+                 proof.result_type == PL_PREFIX_NONINCLUSION_LEAF ? "leaf" : "parent");
+        write_prefix(name, t, 0x80, key);
+    }
+    pl_prefix_tree_free(t);
+}
+
 int main(int argc, char **argv)
 {
     const fz_fixtures *f;
@@ -356,5 +408,6 @@ int main(int argc, char **argv)
     gen_merkle();
     gen_vrf();
     gen_account_state(f);
+    gen_prefix();
     return 0;
 }

@@ -16,6 +16,7 @@
 #include "parley/kt_commit.h"
 #include "parley/merkle.h"
 #include "parley/note.h"
+#include "parley/prefix_tree.h"
 #include "parley/random.h"
 #include "parley/session.h"
 #include "parley/statement.h"
