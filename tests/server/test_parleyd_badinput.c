@@ -195,6 +195,17 @@ static void test_invalid_request_fields_stay_open(void **state)
         EXPECT(wc_status(f), ST(BAD_REQUEST));
         pl_frame_server_free(f);
     }
+    /* Ack: more than PL_WIRE_MAX_ACKS sequence numbers, and a seq of 0 (checked before
+     * authentication, by the frame validator). */
+    {
+        uint64_t seqs[PL_WIRE_MAX_ACKS + 1];
+
+        for (size_t i = 0; i < PL_WIRE_MAX_ACKS + 1; i++)
+            seqs[i] = i + 1;
+        EXPECT(wo_ack(c, seqs, PL_WIRE_MAX_ACKS + 1), ST(BAD_REQUEST));
+        seqs[0] = 0;
+        EXPECT(wo_ack(c, seqs, 1), ST(BAD_REQUEST));
+    }
     /* The connection is still good. */
     EXPECT(wo_ping(c), ST(OK));
     wc_close(c);
