@@ -274,6 +274,51 @@ static void budget_free(void *data, void *p)
 }
 
 /*
+ * Returns 1 if m and every submessage it holds carry no unknown field with field number 0.
+ * Field number 0 is not valid protobuf, yet protobuf-c keeps such a field when its tag is
+ * written in a non-minimal varint and writes it back minimally, which it then refuses: a frame
+ * that decodes but whose re-encoding does not (found by fuzz_frame). Refusing it here keeps
+ * "what we accept, we can write back" true. Depth is bounded by the schema (at most 4).
+ */
+static int unknown_fields_valid(const ProtobufCMessage *m, int depth)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+
+    if (depth > 8)
+        return 0;
+    for (unsigned i = 0; i < m->n_unknown_fields; i++)
+        if (m->unknown_fields[i].tag == 0)
+            return 0;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *fd = &d->fields[i];
+        const uint8_t *base = (const uint8_t *)m;
+
+        if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + fd->quantifier_offset);
+            ProtobufCMessage *const *items = *(ProtobufCMessage *const *const *)(base + fd->offset);
+
+            for (size_t k = 0; k < n; k++)
+                if (items[k] && !unknown_fields_valid(items[k], depth + 1))
+                    return 0;
+            continue;
+        }
+        /* A oneof member counts only when its case is the one set. */
+        if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + fd->quantifier_offset) != fd->id)
+            continue;
+        {
+            const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + fd->offset);
+
+            if (sub && !unknown_fields_valid(sub, depth + 1))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/*
  * Unpacks p[0..len) as `desc` under the budget of PL_FRAME_DECODE_ALLOC_MAX(len). What it
  * returns is freed with protobuf_c_message_free_unpacked(m, NULL): the budget's free is
  * plain free(), which is also protobuf-c's default.
@@ -292,6 +337,11 @@ static int unpack_bounded(const ProtobufCMessageDescriptor *desc, const uint8_t 
     *out = protobuf_c_message_unpack(desc, &allocator, len, p);
     if (*out == NULL)
         return budget.refused ? PL_FRAME_E_ALLOC_LIMIT : PL_FRAME_E_DECODE;
+    if (!unknown_fields_valid(*out, 0)) {
+        protobuf_c_message_free_unpacked(*out, NULL);
+        *out = NULL;
+        return PL_FRAME_E_DECODE;
+    }
     return PL_FRAME_OK;
 }
 
