@@ -34,7 +34,8 @@
     XX(E_INVALID_ARG, -19, "invalid argument")                                                     \
     XX(E_SESSION_MISMATCH, -20, "message belongs to a different session")                          \
     XX(E_BAD_PROOF, -21, "a proof does not verify")                                                \
-    XX(E_STATE_CHAIN, -22, "account state does not extend the previous one")
+    XX(E_STATE_CHAIN, -22, "account state does not extend the previous one")                       \
+    XX(E_KT_VIEW, -23, "the log's checkpoint is not consistent with what this client saw")
 
 enum pl_error {
 #define PL__ERR_ENUM(name, value, msg) PL_##name = (value),
