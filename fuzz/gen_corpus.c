@@ -390,6 +390,67 @@ static void gen_prefix(void)
     pl_prefix_tree_free(t);
 }
 
+/* fuzz_kt_witness: u8 state || u64 old_size || u8 n || proof || note, from the log of the 9
+ * entries 0x00..0x08 signed by the seed-0x11 key (fuzz_kt_witness.c has the same). */
+#define KTW_LOG_NAME "parley.example/kt/v1/0123456789abcdef"
+
+static void write_kt_witness(const char *name, uint8_t state, uint64_t old_size,
+                             const uint8_t (*leaves)[32], uint64_t from, uint64_t size,
+                             const uint8_t sk[64])
+{
+    uint8_t buf[10 + PL_MERKLE_MAX_PROOF * 32 + 1024], proof[PL_MERKLE_MAX_PROOF][32];
+    char text[256];
+    size_t n = 0, text_len, note_len, len;
+    pl_checkpoint cp;
+
+    memset(&cp, 0, sizeof cp);
+    cp.origin_len = strlen(KTW_LOG_NAME);
+    memcpy(cp.origin, KTW_LOG_NAME, cp.origin_len);
+    cp.size = size;
+    if (pl_merkle_root(leaves, size, cp.root) != PL_OK ||
+        pl_checkpoint_format(&cp, text, sizeof text, &text_len) != PL_OK)
+        exit(1);
+    if (from > 0 && from < size &&
+        pl_merkle_consistency_proof(leaves, from, size, proof, &n) != PL_OK)
+        exit(1);
+    buf[0] = state;
+    for (int i = 0; i < 8; i++)
+        buf[1 + i] = (uint8_t)(old_size >> (56 - 8 * i));
+    buf[9] = (uint8_t)n;
+    memcpy(buf + 10, proof, n * 32);
+    len = 10 + n * 32;
+    if (pl_note_sign(text, text_len, KTW_LOG_NAME, strlen(KTW_LOG_NAME), sk, (char *)buf + len,
+                     sizeof buf - len, &note_len) != PL_OK)
+        exit(1);
+    len += note_len;
+    write_seed("kt_witness", name, buf, len);
+}
+
+static void gen_kt_witness(void)
+{
+    uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES],
+        sk[crypto_sign_SECRETKEYBYTES], d[9][32], fork[9][32];
+
+    memset(seed, 0x11, sizeof seed);
+    crypto_sign_seed_keypair(pk, sk, seed);
+    for (unsigned i = 0; i < 9; i++) {
+        uint8_t e = (uint8_t)i, x = (uint8_t)(0x80 + i);
+
+        pl_merkle_leaf_hash(&e, 1, d[i]);
+        pl_merkle_leaf_hash(i < 3 ? &e : &x, 1, fork[i]);
+    }
+    write_kt_witness("genuine-first-4", 0, 0, (const uint8_t(*)[32])d, 0, 4, sk);
+    write_kt_witness("genuine-empty-to-5", 1, 0, (const uint8_t(*)[32])d, 0, 5, sk);
+    write_kt_witness("genuine-empty-tree", 0, 0, (const uint8_t(*)[32])d, 0, 0, sk);
+    write_kt_witness("genuine-4-to-9", 2, 4, (const uint8_t(*)[32])d, 4, 9, sk);
+    write_kt_witness("genuine-4-to-5", 2, 4, (const uint8_t(*)[32])d, 4, 5, sk);
+    write_kt_witness("genuine-4-again", 2, 4, (const uint8_t(*)[32])d, 4, 4, sk);
+    write_kt_witness("conflict-stale-2", 2, 2, (const uint8_t(*)[32])d, 2, 9, sk);
+    write_kt_witness("rollback-3", 2, 4, (const uint8_t(*)[32])d, 3, 3, sk);
+    write_kt_witness("fork-4-to-9", 2, 4, (const uint8_t(*)[32])fork, 4, 9, sk);
+    write_kt_witness("fork-4", 2, 4, (const uint8_t(*)[32])fork, 4, 4, sk);
+}
+
 int main(int argc, char **argv)
 {
     const fz_fixtures *f;
@@ -409,5 +470,6 @@ int main(int argc, char **argv)
     gen_vrf();
     gen_account_state(f);
     gen_prefix();
+    gen_kt_witness();
     return 0;
 }

@@ -35,7 +35,9 @@
     XX(E_SESSION_MISMATCH, -20, "message belongs to a different session")                          \
     XX(E_BAD_PROOF, -21, "a proof does not verify")                                                \
     XX(E_STATE_CHAIN, -22, "account state does not extend the previous one")                       \
-    XX(E_KT_VIEW, -23, "the log's checkpoint is not consistent with what this client saw")
+    XX(E_KT_VIEW, -23, "the log's checkpoint is not consistent with what this client saw")         \
+    XX(E_WITNESS_CONFLICT, -24, "old tree size is not the one the witness holds")                  \
+    XX(E_ROLLBACK, -25, "tree is smaller than one already cosigned")
 
 enum pl_error {
 #define PL__ERR_ENUM(name, value, msg) PL_##name = (value),

@@ -16,6 +16,7 @@
 #include "parley/kt_commit.h"
 #include "parley/kt_view.h"
 #include "parley/merkle.h"
+#include "parley/kt_witness.h"
 #include "parley/note.h"
 #include "parley/prefix_tree.h"
 #include "parley/random.h"
