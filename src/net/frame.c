@@ -733,21 +733,34 @@ static void diag_set(pl_frame_diag *d, int code)
     }
 }
 
-int pl_frame_decode_client(const uint8_t *p, size_t len, Parley__ClientFrame **out,
-                           pl_frame_diag *diag)
+/* What both decoders share: unpack under the budget, validate, hand over or free. */
+typedef int (*frame_validator)(const ProtobufCMessage *m, pl_frame_diag *diag);
+
+static int validate_client_msg(const ProtobufCMessage *m, pl_frame_diag *diag)
+{
+    return pl_frame_validate_client((const Parley__ClientFrame *)m, diag);
+}
+
+static int validate_server_msg(const ProtobufCMessage *m, pl_frame_diag *diag)
+{
+    return pl_frame_validate_server((const Parley__ServerFrame *)m, diag);
+}
+
+static int decode_frame(const ProtobufCMessageDescriptor *desc, frame_validator validate,
+                        const uint8_t *p, size_t len, ProtobufCMessage **out, pl_frame_diag *diag)
 {
     ProtobufCMessage *m = NULL;
     int r;
 
     *out = NULL;
     diag_set(diag, PL_FRAME_OK);
-    if ((r = unpack_bounded(&parley__client_frame__descriptor, p, len, &m)) != PL_FRAME_OK) {
+    if ((r = unpack_bounded(desc, p, len, &m)) != PL_FRAME_OK) {
         diag_set(diag, r);
         goto out;
     }
-    if ((r = pl_frame_validate_client((Parley__ClientFrame *)m, diag)) != PL_FRAME_OK)
+    if ((r = validate(m, diag)) != PL_FRAME_OK)
         goto out;
-    *out = (Parley__ClientFrame *)m; /* hand over */
+    *out = m; /* hand over */
     m = NULL;
 out:
     if (m)
@@ -755,25 +768,23 @@ out:
     return r;
 }
 
+int pl_frame_decode_client(const uint8_t *p, size_t len, Parley__ClientFrame **out,
+                           pl_frame_diag *diag)
+{
+    ProtobufCMessage *m = NULL;
+    int r = decode_frame(&parley__client_frame__descriptor, validate_client_msg, p, len, &m, diag);
+
+    *out = (Parley__ClientFrame *)m;
+    return r;
+}
+
 int pl_frame_decode_server(const uint8_t *p, size_t len, Parley__ServerFrame **out,
                            pl_frame_diag *diag)
 {
     ProtobufCMessage *m = NULL;
-    int r;
+    int r = decode_frame(&parley__server_frame__descriptor, validate_server_msg, p, len, &m, diag);
 
-    *out = NULL;
-    diag_set(diag, PL_FRAME_OK);
-    if ((r = unpack_bounded(&parley__server_frame__descriptor, p, len, &m)) != PL_FRAME_OK) {
-        diag_set(diag, r);
-        goto out;
-    }
-    if ((r = pl_frame_validate_server((Parley__ServerFrame *)m, diag)) != PL_FRAME_OK)
-        goto out;
-    *out = (Parley__ServerFrame *)m; /* hand over */
-    m = NULL;
-out:
-    if (m)
-        protobuf_c_message_free_unpacked(m, NULL);
+    *out = (Parley__ServerFrame *)m;
     return r;
 }
 
