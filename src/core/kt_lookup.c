@@ -194,3 +194,182 @@ out:
         memset(l, 0, sizeof *l);
     return r;
 }
+
+/* ---- Verification (§23.3) ---------------------------------------------------------------- */
+
+/* Sets *why and returns PL_E_BAD_PROOF: every refusal after decoding. */
+static int refuse(pl_kt_lookup_failure *why, pl_kt_lookup_failure f)
+{
+    *why = f;
+    return PL_E_BAD_PROOF;
+}
+
+/*
+ * vrf_out(label, version) from the cache when the caller verified it before, else by
+ * verifying pi under vrf_pk. A wrong cached output is not caught here: it leads the prefix
+ * proof to another root, which step 6 refuses.
+ */
+static int vrf_output(const uint8_t vrf_pk[PL_VRF_PUBLIC_KEY_BYTES], const uint8_t *label,
+                      size_t label_len, uint32_t version, const uint8_t pi[PL_VRF_PROOF_BYTES],
+                      const pl_kt_vrf_cached *cache, size_t n_cache,
+                      uint8_t vrf_out[PL_KT_VRF_OUT_BYTES])
+{
+    uint8_t alpha[VRF_INPUT_MAX_BYTES], beta[PL_VRF_OUTPUT_BYTES];
+    size_t alpha_len;
+
+    for (size_t i = 0; i < n_cache; i++)
+        if (cache[i].version == version) {
+            memcpy(vrf_out, cache[i].vrf_out, PL_KT_VRF_OUT_BYTES);
+            return PL_OK;
+        }
+    if (pl_kt_vrf_input(label, label_len, version, alpha, sizeof alpha, &alpha_len) != PL_OK ||
+        pl_vrf_verify(vrf_pk, alpha, alpha_len, pi, beta) != PL_OK)
+        return PL_E_BAD_PROOF;
+    memcpy(vrf_out, beta, PL_KT_VRF_OUT_BYTES);
+    return PL_OK;
+}
+
+/* Evaluates p for key; PL_OK iff it gives prefix_root, with *found and the commitment. */
+static int prefix_check(const pl_prefix_proof *p, const uint8_t key[PL_PREFIX_KEY_BYTES],
+                        const uint8_t prefix_root[PL_PREFIX_HASH_BYTES], int *found,
+                        uint8_t commitment[PL_PREFIX_HASH_BYTES])
+{
+    uint8_t got[PL_PREFIX_HASH_BYTES];
+
+    if (pl_prefix_proof_evaluate(p, key, got, found, commitment) != PL_OK ||
+        crypto_verify_32(got, prefix_root) != 0)
+        return PL_E_BAD_PROOF;
+    return PL_OK;
+}
+
+int pl_kt_lookup_verify(const uint8_t vrf_pk[PL_VRF_PUBLIC_KEY_BYTES], const uint8_t *label,
+                        size_t label_len, uint64_t size, const uint8_t root[PL_MERKLE_HASH_BYTES],
+                        uint8_t want_kind, uint32_t want_version, const pl_kt_vrf_cached *cache,
+                        size_t n_cache, const uint8_t *in, size_t len, pl_kt_lookup_result *out,
+                        pl_kt_lookup_failure *why)
+{
+    pl_kt_lookup_failure why_local;
+    pl_kt_lookup l;
+    pl_kt_lookup_result res;
+    uint8_t entry[PL_KT_LOG_ENTRY_BYTES], leaf[PL_MERKLE_HASH_BYTES];
+    uint8_t commitment[PL_PREFIX_HASH_BYTES];
+    int found, r;
+
+    if (!why)
+        why = &why_local;
+    *why = PL_KT_LOOKUP_MALFORMED;
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!vrf_pk || (!label && label_len > 0) || label_len > PL_KT_LABEL_MAX_BYTES || !root ||
+        (!cache && n_cache > 0) || (!in && len > 0) || !out ||
+        (want_kind != PL_KT_LOOKUP_GREATEST && want_kind != PL_KT_LOOKUP_FIXED))
+        return PL_E_INVALID_ARG;
+    memset(&res, 0, sizeof res);
+
+    /* 1. decode */
+    if ((r = pl_kt_lookup_decode(&l, in, len)) != PL_OK)
+        goto out;
+    /* 2. kind (and for fixed, version) as asked */
+    if (l.kind != want_kind || (want_kind == PL_KT_LOOKUP_FIXED && l.version != want_version)) {
+        r = refuse(why, PL_KT_LOOKUP_WRONG_KIND);
+        goto out;
+    }
+    /* 3. tree_size = size */
+    if (l.tree_size != size) {
+        r = refuse(why, PL_KT_LOOKUP_WRONG_TREE);
+        goto out;
+    }
+    /* 4. the entry's leaf hash is leaf size - 1 under root */
+    pl_kt_log_entry(l.timestamp_ms, l.prefix_root, entry);
+    pl_merkle_leaf_hash(entry, sizeof entry, leaf);
+    if (pl_merkle_verify_inclusion(size - 1, size, leaf,
+                                   (const uint8_t(*)[PL_MERKLE_HASH_BYTES])l.inclusion,
+                                   l.n_inclusion, root) != PL_OK) {
+        r = refuse(why, PL_KT_LOOKUP_BAD_INCLUSION);
+        goto out;
+    }
+    /* 5. the VRF proof(s) of version (and version + 1) */
+    if (vrf_output(vrf_pk, label, label_len, l.version, l.vrf_proof, cache, n_cache, res.vrf_out) !=
+            PL_OK ||
+        (l.kind == PL_KT_LOOKUP_GREATEST &&
+         vrf_output(vrf_pk, label, label_len, l.version + 1, l.next_vrf_proof, cache, n_cache,
+                    res.next_vrf_out) != PL_OK)) {
+        r = refuse(why, PL_KT_LOOKUP_BAD_VRF);
+        goto out;
+    }
+    /* 6. the prefix proof for vrf_out evaluates to prefix_root and includes vrf_out */
+    if (prefix_check(&l.prefix, res.vrf_out, l.prefix_root, &found, commitment) != PL_OK ||
+        !found) {
+        r = refuse(why, PL_KT_LOOKUP_BAD_PREFIX);
+        goto out;
+    }
+    /* 7. its commitment is commitment(opening, label, version, value) */
+    if (pl_kt_commitment_verify(commitment, l.opening, label, label_len, l.version, l.value,
+                                l.value_len) != PL_OK) {
+        r = refuse(why, PL_KT_LOOKUP_BAD_COMMITMENT);
+        goto out;
+    }
+    /* 8. greatest: vrf_out(version + 1) absent under the same prefix_root */
+    if (l.kind == PL_KT_LOOKUP_GREATEST) {
+        if (prefix_check(&l.next_prefix, res.next_vrf_out, l.prefix_root, &found, commitment) !=
+            PL_OK) {
+            r = refuse(why, PL_KT_LOOKUP_BAD_PREFIX);
+            goto out;
+        }
+        if (found) {
+            r = refuse(why, PL_KT_LOOKUP_NOT_GREATEST);
+            goto out;
+        }
+    }
+    /* 9. the value verifies as an account state (§19.2) */
+    if (pl_account_state_verify(l.value, l.value_len, &res.state) != PL_OK) {
+        r = refuse(why, PL_KT_LOOKUP_BAD_STATE);
+        goto out;
+    }
+    /* 10. its seq equals version */
+    if (res.state.seq != l.version) {
+        r = refuse(why, PL_KT_LOOKUP_VERSION_MISMATCH);
+        goto out;
+    }
+    res.kind = l.kind;
+    res.tree_size = l.tree_size;
+    res.timestamp_ms = l.timestamp_ms;
+    res.version = l.version;
+    pl_account_state_hash(l.value, l.value_len, res.state_hash);
+    res.value = l.value;
+    res.value_len = l.value_len;
+    *out = res;
+    *why = PL_KT_LOOKUP_OK;
+    r = PL_OK;
+out:
+    return r;
+}
+
+const char *pl_kt_lookup_failure_str(pl_kt_lookup_failure f)
+{
+    switch (f) {
+    case PL_KT_LOOKUP_OK:
+        return "verified";
+    case PL_KT_LOOKUP_MALFORMED:
+        return "malformed proof";
+    case PL_KT_LOOKUP_WRONG_KIND:
+        return "not the kind of lookup asked for";
+    case PL_KT_LOOKUP_WRONG_TREE:
+        return "proof for another tree size than the verified checkpoint";
+    case PL_KT_LOOKUP_BAD_INCLUSION:
+        return "log entry not included in the checkpoint";
+    case PL_KT_LOOKUP_BAD_VRF:
+        return "bad VRF proof";
+    case PL_KT_LOOKUP_BAD_COMMITMENT:
+        return "value does not match the logged commitment";
+    case PL_KT_LOOKUP_BAD_PREFIX:
+        return "bad prefix-tree proof";
+    case PL_KT_LOOKUP_NOT_GREATEST:
+        return "not the greatest version";
+    case PL_KT_LOOKUP_BAD_STATE:
+        return "value is not a valid account state";
+    case PL_KT_LOOKUP_VERSION_MISMATCH:
+        return "account state seq is not the proven version";
+    }
+    return "unknown lookup failure";
+}
