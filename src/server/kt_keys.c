@@ -19,8 +19,7 @@
 
 static const char *const files[3] = {"log.key", "vrf.key", "open.key"};
 
-static void say(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void say(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void say(char *err, size_t len, const char *fmt, ...)
 {

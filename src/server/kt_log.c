@@ -36,8 +36,8 @@ struct pl_kt_log {
     size_t signed_note_len;
     char *published_note;
     size_t published_note_len;
-    uint64_t last_ts;       /* timestamp of entry signed_size - 1 */
-    uint64_t published_ts;  /* ... and of entry published_size - 1 */
+    uint64_t last_ts;      /* timestamp of entry signed_size - 1 */
+    uint64_t published_ts; /* ... and of entry published_size - 1 */
     uint8_t published_root[PL_PREFIX_HASH_BYTES];
     uint8_t last_root[PL_PREFIX_HASH_BYTES];
     uint8_t (*new_leaves)[LEAF]; /* leaves of entry signed_size - 1 */
@@ -123,8 +123,7 @@ uint64_t pl_kt_log_published_size(const pl_kt_log *l)
 }
 
 /* The checkpoint text (origin, size, root) signed for the first `size` entries. */
-static int checkpoint_text(const pl_kt_log *l, uint64_t size, char *out, size_t cap,
-                           size_t *len)
+static int checkpoint_text(const pl_kt_log *l, uint64_t size, char *out, size_t cap, size_t *len)
 {
     pl_checkpoint cp;
 
@@ -177,7 +176,7 @@ typedef struct load_ctx {
     uint64_t published_size;
     char *last_note;
     size_t last_note_len;
-    uint64_t at;      /* leaf replay: the entry whose leaves are being inserted */
+    uint64_t at; /* leaf replay: the entry whose leaves are being inserted */
     int failed;
     const char *why;
 } load_ctx;
@@ -477,8 +476,8 @@ static int publish_in_memory(pl_kt_log *l, char *note, size_t len)
 {
     if (!shared_trees(l) && l->published_size < l->signed_size)
         for (size_t i = 0; i < l->n_new_leaves; i++)
-            if (pl_prefix_tree_insert(l->published_pt, l->new_leaves[i],
-                                      l->new_leaves[i] + 32) != PL_OK) {
+            if (pl_prefix_tree_insert(l->published_pt, l->new_leaves[i], l->new_leaves[i] + 32) !=
+                PL_OK) {
                 free(note);
                 l->stale = 1;
                 return -1;
@@ -531,8 +530,8 @@ static int prepare_version(pl_kt_log *l, pl_store_kt_version *v)
         return -1; /* refused at acceptance; a greatest proof needs version + 1 */
     if ((r = pl_kt_vrf_prove(l->keys->vrf_seed, label, label_len, v->version, v->vrf_proof,
                              v->vrf_out)) != PL_OK ||
-        (r = pl_kt_vrf_prove(l->keys->vrf_seed, label, label_len, v->version + 1,
-                             v->next_vrf_proof, next_out)) != PL_OK ||
+        (r = pl_kt_vrf_prove(l->keys->vrf_seed, label, label_len, v->version + 1, v->next_vrf_proof,
+                             next_out)) != PL_OK ||
         (r = pl_kt_opening(opening, l->keys->open_key, label, label_len, v->version)) != PL_OK ||
         (r = pl_kt_commitment(v->commitment, opening, label, label_len, v->version, v->state,
                               v->state_len)) != PL_OK)
@@ -800,16 +799,16 @@ Parley__StatusCode pl_kt_log_checkpoint(pl_kt_log *l, uint64_t known_size, int l
         return ST(INTERNAL);
     }
     if (latest_signed)
-        return answer_checkpoint(l, l->signed_size, l->signed_note, l->signed_note_len,
-                                 known_size, out, why);
+        return answer_checkpoint(l, l->signed_size, l->signed_note, l->signed_note_len, known_size,
+                                 out, why);
     return answer_checkpoint(l, l->published_size, l->published_note, l->published_note_len,
                              known_size, out, why);
 }
 
 Parley__StatusCode pl_kt_log_lookup(pl_kt_log *l, pl_store *s, const char *label,
                                     uint64_t known_size, int fixed, uint32_t version,
-                                    pl_kt_checkpoint_answer *cp, uint8_t **proof,
-                                    size_t *proof_len, const char **why)
+                                    pl_kt_checkpoint_answer *cp, uint8_t **proof, size_t *proof_len,
+                                    const char **why)
 {
     pl_store_kt_version *v = NULL;
     pl_kt_lookup *lk = NULL;
@@ -844,8 +843,8 @@ Parley__StatusCode pl_kt_log_lookup(pl_kt_log *l, pl_store *s, const char *label
     lk->tree_size = l->published_size;
     lk->timestamp_ms = l->published_ts;
     memcpy(lk->prefix_root, l->published_root, sizeof lk->prefix_root);
-    if (pl_kt_logtree_inclusion(l->tree, l->published_size - 1, l->published_size,
-                                lk->inclusion, &lk->n_inclusion) != 0)
+    if (pl_kt_logtree_inclusion(l->tree, l->published_size - 1, l->published_size, lk->inclusion,
+                                &lk->n_inclusion) != 0)
         goto out;
     lk->version = v->version;
     memcpy(lk->vrf_proof, v->vrf_proof, sizeof lk->vrf_proof);

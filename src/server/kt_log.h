@@ -115,8 +115,8 @@ Parley__StatusCode pl_kt_log_checkpoint(pl_kt_log *l, uint64_t known_size, int l
  */
 Parley__StatusCode pl_kt_log_lookup(pl_kt_log *l, pl_store *s, const char *label,
                                     uint64_t known_size, int fixed, uint32_t version,
-                                    pl_kt_checkpoint_answer *cp, uint8_t **proof,
-                                    size_t *proof_len, const char **why);
+                                    pl_kt_checkpoint_answer *cp, uint8_t **proof, size_t *proof_len,
+                                    const char **why);
 
 /* Audit entries (§24.4 KtAuditGet). leaves points into one malloc'd block owned by the
  * batch. */
