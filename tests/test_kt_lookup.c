@@ -9,6 +9,8 @@
  * with real VRF outputs, commitments and signed account states): greatest and fixed
  * lookups pass, and one mutation per check of §23.3 fails with that check's reason, while
  * *out is zeroed on every error. Then the VRF cache, every truncation, trailing bytes.
+ * Finally the golden vectors of tests/vectors/kt_lookup.json verify as they say, and the
+ * generator (kt_vectors.c) reproduces the file byte for byte.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,7 +25,9 @@
 #include "parley/parley.h"
 #include "fixture.h"
 #include "kt_log.h"
+#include "kt_vectors.h"
 #include "testutil.h"
+#include "tjson.h"
 
 #define LABEL "alice"
 #define LABEL_LEN (sizeof LABEL - 1)
@@ -772,6 +776,118 @@ static void test_kt_lookup_failure_str_names_every_reason(void **state)
                         "unknown lookup failure");
 }
 
+/* ---- Step 3: the golden vectors (tests/vectors/kt_lookup.json) ---------------------------- */
+
+#define VECTORS_FILE PARLEY_TEST_VECTORS_DIR "/kt_lookup.json"
+
+/* The string value of key (no escapes) as a NUL-terminated copy in out. */
+static void tj_text(const char *json, const char *key, char *out, size_t cap)
+{
+    const char *p = tj_require(json, key), *end;
+
+    assert_true(*p == '"');
+    end = tj_skip_string(p) - 1;
+    assert_true((size_t)(end - p - 1) < cap);
+    memcpy(out, p + 1, (size_t)(end - p - 1));
+    out[end - p - 1] = '\0';
+}
+
+/* Checks one vector object (NUL-terminated flat JSON); returns 1 if it expects success. */
+static int check_vector(const char *v)
+{
+    static uint8_t proof[PL_KT_LOOKUP_MAX_BYTES];
+    static pl_kt_lookup_result res;
+    uint8_t vrf_pk[32], root[32], label[PL_KT_LABEL_MAX_BYTES], h[32];
+    char name[64], expect_error[64], expect_failure[64];
+    pl_kt_lookup_failure why;
+    size_t label_len, n;
+    int rc;
+
+    tj_text(v, "name", name, sizeof name);
+    tj_text(v, "expect_error", expect_error, sizeof expect_error);
+    tj_text(v, "expect_failure", expect_failure, sizeof expect_failure);
+    assert_int_equal(tj_b64(v, "vrf_pk", vrf_pk, sizeof vrf_pk), 32);
+    assert_int_equal(tj_b64(v, "root", root, sizeof root), 32);
+    label_len = tj_b64(v, "label", label, sizeof label);
+    n = tj_b64(v, "proof", proof, sizeof proof);
+    rc = pl_kt_lookup_verify(vrf_pk, label, label_len, tj_u64(v, "tree_size"), root,
+                             (uint8_t)tj_u64(v, "want_kind"), (uint32_t)tj_u64(v, "want_version"),
+                             NULL, 0, proof, n, &res, &why);
+    if (strcmp(pl_errname(rc), expect_error) != 0 ||
+        strcmp(ktv_failure_token(why), expect_failure) != 0)
+        fail_msg("vector %s: got %s/%s, want %s/%s", name, pl_errname(rc), ktv_failure_token(why),
+                 expect_error, expect_failure);
+    if (rc != PL_OK) {
+        assert_null(tj_find(v, "state_hash"));
+        return 0;
+    }
+    assert_int_equal(res.version, tj_u64(v, "version"));
+    assert_int_equal(res.timestamp_ms, tj_u64(v, "timestamp_ms"));
+    assert_int_equal(tj_b64(v, "state_hash", h, sizeof h), 32);
+    assert_memory_equal(res.state_hash, h, 32);
+    assert_int_equal(tj_b64(v, "vrf_out", h, sizeof h), 32);
+    assert_memory_equal(res.vrf_out, h, 32);
+    if (res.kind == PL_KT_LOOKUP_GREATEST) {
+        assert_int_equal(tj_b64(v, "next_vrf_out", h, sizeof h), 32);
+        assert_memory_equal(res.next_vrf_out, h, 32);
+    } else {
+        assert_int_equal(tj_b64(v, "next_vrf_out", h, sizeof h), 0);
+    }
+    return 1;
+}
+
+static void test_kt_lookup_vectors_verify(void **state)
+{
+    static char obj[64 * 1024];
+    uint8_t *file;
+    const char *p, *start;
+    size_t len, n_vectors = 0, n_ok = 0;
+
+    (void)state;
+    file = tu_read_file(VECTORS_FILE, &len);
+    assert_non_null(file);
+    p = tj_skip_ws((const char *)file);
+    assert_true(*p == '[');
+    p = tj_skip_ws(p + 1);
+    for (;;) {
+        /* One flat object: skip strings whole, stop at its closing brace. */
+        assert_true(*p == '{');
+        for (start = p++; *p != '}'; p = *p == '"' ? tj_skip_string(p) : p + 1)
+            assert_true(*p != '\0' && *p != '{');
+        p++;
+        assert_true((size_t)(p - start) < sizeof obj);
+        memcpy(obj, start, (size_t)(p - start));
+        obj[p - start] = '\0';
+        n_ok += (size_t)check_vector(obj);
+        n_vectors++;
+        p = tj_skip_ws(p);
+        if (*p == ']')
+            break;
+        assert_true(*p == ',');
+        p = tj_skip_ws(p + 1);
+    }
+    assert_true(*tj_skip_ws(p + 1) == '\0');
+    assert_int_equal(n_vectors, 16);
+    assert_int_equal(n_ok, 5);
+    free(file);
+}
+
+static void test_kt_lookup_vectors_reproduce_byte_for_byte(void **state)
+{
+    static char json[KTV_MAX_JSON_BYTES];
+    uint8_t *file;
+    size_t len, n;
+
+    (void)state;
+    file = tu_read_file(VECTORS_FILE, &len);
+    assert_non_null(file);
+    n = ktv_generate(json, sizeof json);
+    assert_true(n > 0);
+    assert_int_equal(n, len);
+    assert_memory_equal(json, file, len);
+    free(file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -797,6 +913,8 @@ int main(void)
         cmocka_unit_test(test_kt_lookup_decode_refuses_each_bound),
         cmocka_unit_test(test_kt_lookup_verify_refuses_bad_arguments),
         cmocka_unit_test(test_kt_lookup_failure_str_names_every_reason),
+        cmocka_unit_test(test_kt_lookup_vectors_verify),
+        cmocka_unit_test(test_kt_lookup_vectors_reproduce_byte_for_byte),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
