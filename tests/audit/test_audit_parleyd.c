@@ -25,6 +25,7 @@
 #include "parley/parley.h"
 #include "parleyd_test.h"
 #include "testutil.h"
+#include "tls_cert.h"
 
 #define WITNESS_NAME "audit.example.org/w1"
 #define AUDIT_TIMEOUT_MS 60000u
@@ -393,6 +394,38 @@ static void test_published_only_after_audit_cosigns(void **state)
     /* nothing new: the same checkpoint is cosigned again, nothing replayed */
     snprintf(expect, sizeof expect, "cosigned %llu delivered 0", (unsigned long long)s2);
     EXPECT_ONCE(aud1, srv_a, 0, expect);
+
+    /* --pin: the certificate's SHA-256 instead of a CA file, in either spelling */
+    {
+        char fp[PL_TLS_FINGERPRINT_BYTES], hex[65], server[64], terr[256];
+        size_t k = 0;
+        int st;
+
+        assert_int_equal(pl_tls_cert_fingerprint_file(srv_a->cert_path, fp, terr, sizeof terr),
+                         PL_TLS_OK);
+        for (const char *p = fp; *p && k < 64; p++)
+            if (*p != ':')
+                hex[k++] = (char)(*p | 0x20);
+        hex[k] = '\0';
+        snprintf(server, sizeof server, "127.0.0.1:%u", srv_a->port);
+        st = audit_cmd(aud1,
+                       (const char *const[]){"once", "--state", aud1->dir, "--server", server,
+                                             "--pin", fp, NULL},
+                       out, sizeof out);
+        expect_audit(aud1, st, out, 0, "cosigned ", __LINE__);
+        st = audit_cmd(aud1,
+                       (const char *const[]){"once", "--state", aud1->dir, "--server", server,
+                                             "--pin", hex, NULL},
+                       out, sizeof out);
+        expect_audit(aud1, st, out, 0, "cosigned ", __LINE__);
+        hex[0] = hex[0] == 'a' ? 'b' : 'a';
+        st = audit_cmd(aud1,
+                       (const char *const[]){"once", "--state", aud1->dir, "--server", server,
+                                             "--pin", hex, NULL},
+                       out, sizeof out);
+        expect_audit(aud1, st, out, 3, "transient ", __LINE__);
+        expect_in(aud1, out, "not the pinned");
+    }
 
     audit_status(aud1, out, sizeof out, 0);
     snprintf(expect, sizeof expect, "cosigned size: %llu\n", (unsigned long long)s2);
