@@ -1,0 +1,126 @@
+/*
+ * client_kt.h: key-transparency verification inside the client runtime (docs/CLIENT.md "Key
+ * transparency"; PROTOCOL.md §21, §23, §25). Shared by the files of the runtime:
+ *
+ *   client_kt.c         pinning the log, the saved view, lookups and the §25 rules applied
+ *                       in one store transaction, owner monitoring, status
+ *   client_kt_rules.c   the rules as pure functions over verified values (unit-tested)
+ *   client_kt_alerts.c  alerts with their evidence: raising, blocking, listing, export
+ *   client_kt_log.c     the account's own history (`parley log`)
+ *
+ * The flow of one lookup: KtLookup{label, known_size = the view's size} -> the returned
+ * checkpoint moves a COPY of the view (pl_kt_view_update at now) -> pl_kt_lookup_verify with
+ * the pinned VRF key and the label's VRF cache -> the client rules (key, no rollback, the
+ * owner's chain) -> the view, the label's {version, state, VRF cache} and any contact change
+ * are written in ONE transaction. Any failure writes nothing but an alert (kind, reason and
+ * the evidence bytes) and returns a PL_CLIENT_E_KT_* code; sending to that label (or to
+ * anyone, for a log-wide failure) is then refused with E_KT_BLOCKED until the alert is
+ * acknowledged.
+ */
+#ifndef PARLEY_CLIENT_KT_H
+#define PARLEY_CLIENT_KT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client_internal.h"
+#include "cstore.h"
+#include "parley/kt_lookup.h"
+#include "parley/kt_view.h"
+
+/* A server naming a device the log does not show yet: lookups are retried this many times,
+ * this far apart (the server publishes about 1 s after a change, PROTOCOL.md §24.2). */
+#define CL_KT_RETRIES 5
+#define CL_KT_RETRY_MS 1000u
+/* Owner monitoring: our own label is looked up again when its last check is this old. */
+#define CL_KT_OWN_CHECK_MS (24u * 3600u * 1000u)
+
+/* Alert kinds: stable strings (docs/CLIENT.md), for the CLI and for tests. */
+#define CL_KT_ALERT_VIEW "view"                 /* the checkpoint did not verify (log-wide) */
+#define CL_KT_ALERT_VIEW_TIMING "view-timing"   /* stale / from the future / no quorum */
+#define CL_KT_ALERT_LOOKUP "lookup"             /* a lookup proof did not verify */
+#define CL_KT_ALERT_ROLLBACK "rollback"         /* a lower version than verified before */
+#define CL_KT_ALERT_EQUIVOCATION "equivocation" /* the same version with another state */
+#define CL_KT_ALERT_MISSING "missing-label"     /* a verified label is no longer in the log */
+#define CL_KT_ALERT_OWN_KEY "own-key"           /* our label under another account key */
+#define CL_KT_ALERT_OWN_CHAIN "own-chain"       /* a version that does not extend our chain */
+#define CL_KT_ALERT_UNLOGGED "unlogged-device"  /* the server insists on an unlogged device */
+#define CL_KT_ALERT_CONFIG "config-changed"     /* the server's KtConfig is not the pinned one */
+#define CL_KT_ALERT_SAVED "saved-state"         /* the saved view or label does not verify */
+
+/* A verified account state of one label. */
+typedef struct cl_kt_state {
+    char label[CL_USERNAME_MAX + 1];
+    uint32_t version;
+    pl_account_state state;
+    uint8_t raw[PL_ACCOUNT_STATE_MAX_BYTES];
+    size_t raw_len;
+    uint64_t tree_size, entry_time_ms, verified_at_ms;
+} cl_kt_state;
+
+/* ---- client_kt.c ---- */
+
+/* Fetches the server's KtConfig and pins it (register, link). Already pinned: the same config
+ * is PL_CLIENT_OK; another is an alert (config-changed) and E_KT_CONFIG, never a re-pin.
+ * Connects anonymously if no connection is open. */
+int cl_kt_pin(pl_client *c);
+
+/*
+ * The verified state of label (a canonical username). Looks it up when `refresh` is set, when
+ * nothing is stored for it, or for our own label when its last check is older than
+ * CL_KT_OWN_CHECK_MS; otherwise returns the stored state after verifying it again. Errors:
+ * E_KT_BLOCKED (an unacknowledged alert), E_KT_* (a failed check: alert raised), E_KT_UNLOGGED
+ * (the log has no version of it yet), E_KEY_CHANGED (a verified contact's key changed: the
+ * state is stored all the same, *out filled), network and store errors.
+ */
+int cl_kt_current(pl_client *c, const char *label, int refresh, cl_kt_state *out);
+
+/* The verified state's devices as a device list (for the sending code). */
+void cl_kt_to_device_list(const cl_kt_state *s, cl_device_list *out);
+
+/* ---- client_kt_rules.c: pure, unit-tested ---- */
+
+enum cl_kt_rule {
+    CL_KT_RULE_OK = 0,
+    CL_KT_RULE_ROLLBACK,     /* version lower than the last verified */
+    CL_KT_RULE_EQUIVOCATION, /* the same version, another state */
+    CL_KT_RULE_OWN_KEY,      /* our label, another account key */
+    CL_KT_RULE_OWN_CHAIN     /* does not extend the previous state (gap, fork, bad seq 0) */
+};
+
+/* §25 rule 2 against the last verified (version, state hash) of the label (has_last 0: none). */
+int cl_kt_rule_version(int has_last, uint32_t last_version,
+                       const uint8_t last_hash[PL_ACCOUNT_STATE_HASH_BYTES], uint32_t version,
+                       const uint8_t hash[PL_ACCOUNT_STATE_HASH_BYTES]);
+
+/* §25 rule 4 for one step of our own chain: next must carry own_key and extend prev (hashing
+ * to prev_hash); with prev NULL (nothing verified before), next must be version 0. */
+int cl_kt_rule_own_step(const uint8_t own_key[PL_PUBKEY_BYTES], const pl_account_state *prev,
+                        const uint8_t prev_hash[PL_ACCOUNT_STATE_HASH_BYTES],
+                        const pl_account_state *next);
+
+/* Is device (id, identity key) in the state? Returns 1 or 0. */
+int cl_kt_state_has_device(const pl_account_state *s, uint32_t device_id,
+                           const uint8_t identity_key[PL_PUBKEY_BYTES]);
+
+/* A short phrase for a view refusal ("fork", "rollback", ...), stable. */
+const char *cl_kt_view_reason_str(pl_kt_view_reason r);
+/* Whether a view refusal may pass by itself (clock skew, a late witness): not evidence. */
+int cl_kt_view_reason_transient(pl_kt_view_reason r);
+
+/* ---- client_kt_alerts.c ---- */
+
+/*
+ * Stores an alert (kind, reason) for label ("" for the log) with evidence ev[0..n), announces
+ * it through the notice callback, and records "<msg> (alert #N, see `parley alerts`)" as the
+ * client error. Must be called outside a transaction. Returns code.
+ */
+int cl_kt_alert(pl_client *c, int code, const char *label, const char *kind, int high,
+                const pl_cstore_kt_evidence *ev, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+
+/* Whether an unacknowledged alert blocks sending to label: 0, or the alert's id (> 0). A
+ * log-wide alert blocks every label; a transient one (view-timing) blocks none. */
+int64_t cl_kt_blocking_alert(pl_client *c, const char *label);
+
+#endif
