@@ -39,18 +39,7 @@ static int kt_request(pl_client *c, Parley__Request *req, Parley__ServerFrame **
     return r;
 }
 
-/* A lookup answer, checked for shape (sizes and counts); its contents are verified later. */
-typedef struct kt_answer {
-    Parley__ServerFrame *f;
-    const char *note;
-    size_t note_len;
-    uint8_t cons[PL_MERKLE_MAX_PROOF][PL_MERKLE_HASH_BYTES];
-    size_t n_cons;
-    const uint8_t *proof;
-    size_t proof_len;
-} kt_answer;
-
-static void answer_free(kt_answer *a)
+void cl_kt_answer_free(cl_kt_answer *a)
 {
     pl_frame_server_free(a->f);
     memset(a, 0, sizeof *a);
@@ -58,8 +47,8 @@ static void answer_free(kt_answer *a)
 
 /* KtLookup. Returns PL_CLIENT_OK with *a filled, E_NOT_FOUND (no such published version,
  * no error recorded), E_PROTOCOL for a malformed answer, or a network error. */
-static int fetch_lookup(pl_client *c, const char *label, uint64_t known_size, int fixed,
-                        uint32_t version, kt_answer *a)
+int cl_kt_fetch_lookup(pl_client *c, const char *label, uint64_t known_size, int fixed,
+                       uint32_t version, cl_kt_answer *a)
 {
     Parley__Request req = PARLEY__REQUEST__INIT;
     Parley__KtLookup kl = PARLEY__KT_LOOKUP__INIT;
@@ -76,12 +65,12 @@ static int fetch_lookup(pl_client *c, const char *label, uint64_t known_size, in
     if ((r = kt_request(c, &req, &a->f)) != PL_CLIENT_OK)
         return r;
     if (cl_status(a->f) == PARLEY__STATUS_CODE__STATUS_NOT_FOUND) {
-        answer_free(a);
+        cl_kt_answer_free(a);
         return PL_CLIENT_E_NOT_FOUND;
     }
     if (cl_status(a->f) != 0) {
         r = cl_refused(c, a->f, "looking up a key-transparency label");
-        answer_free(a);
+        cl_kt_answer_free(a);
         return r;
     }
     lr = a->f->response->body_case == PARLEY__RESPONSE__BODY_KT_LOOKUP ? a->f->response->kt_lookup
@@ -103,7 +92,7 @@ static int fetch_lookup(pl_client *c, const char *label, uint64_t known_size, in
     a->proof_len = lr->proof.len;
     return PL_CLIENT_OK;
 malformed:
-    answer_free(a);
+    cl_kt_answer_free(a);
     return cl_fail(c, PL_CLIENT_E_PROTOCOL, "%s sent a malformed key-transparency lookup answer",
                    c->server);
 }
@@ -252,12 +241,27 @@ out:
     return r;
 }
 
+int cl_kt_pin_at_setup(pl_client *c, int r)
+{
+    char why[sizeof c->err];
+
+    if (r != PL_CLIENT_OK)
+        return r;
+    if (cl_kt_pin(c) != PL_CLIENT_OK) {
+        snprintf(why, sizeof why, "%s", c->err);
+        if (c->notice)
+            c->notice(c->notice_ctx, c->server, why);
+        c->err[0] = '\0';
+    }
+    return PL_CLIENT_OK;
+}
+
 /*
  * Loads the pinned log and the view. The saved checkpoint is hostile disk data: its note must
  * open under the pinned log key and carry the saved origin, size and root. Pins the log first
  * if none is pinned (a home made before key transparency: trust on first use, as at init).
  */
-static int load_view(pl_client *c, pl_cstore_kt_log *log, pl_kt_view *v)
+int cl_kt_load_view(pl_client *c, pl_cstore_kt_log *log, pl_kt_view *v)
 {
     pl_note_opened op;
     pl_checkpoint cp;
@@ -304,10 +308,10 @@ static int load_view(pl_client *c, pl_cstore_kt_log *log, pl_kt_view *v)
 
 /* Moves *work to the answer's checkpoint and verifies its proof for (label, kind, version);
  * on any failure raises the alert and leaves *work as it was. */
-static int verify_answer(pl_client *c, const pl_cstore_kt_log *log, pl_kt_view *work,
-                         const char *label, int high, uint8_t kind, uint32_t version,
-                         const pl_cstore_kt_label *row, const kt_answer *a,
-                         pl_kt_lookup_result *res)
+int cl_kt_verify_answer(pl_client *c, const pl_cstore_kt_log *log, pl_kt_view *work,
+                        const char *label, int high, uint8_t kind, uint32_t version,
+                        const pl_cstore_kt_label *row, const cl_kt_answer *a,
+                        pl_kt_lookup_result *res)
 {
     pl_kt_vrf_cached cache[PL_CSTORE_KT_VRF_CACHE_MAX];
     pl_kt_lookup_failure why = PL_KT_LOOKUP_OK;
@@ -441,7 +445,7 @@ static int state_from_row(pl_client *c, const pl_cstore_kt_label *row, cl_kt_sta
 
 /* Our own chain from the last verified state (w->prev, or none) up to w->res: every version
  * in between is fetched with a fixed lookup and must extend the one before (§25 rule 4). */
-static int check_own_chain(pl_client *c, kt_work *w, int have_prev, const kt_answer *greatest)
+static int check_own_chain(pl_client *c, kt_work *w, int have_prev, const cl_kt_answer *greatest)
 {
     uint32_t from = have_prev ? w->prev.seq + 1 : 0;
     pl_account_state *prev = have_prev ? &w->prev : NULL;
@@ -451,9 +455,9 @@ static int check_own_chain(pl_client *c, kt_work *w, int have_prev, const kt_ans
     if (have_prev)
         pl_account_state_hash(w->prev_raw, w->prev_raw_len, prev_hash);
     for (uint32_t v = from;; v++) {
-        kt_answer a;
+        cl_kt_answer a;
         const pl_kt_lookup_result *next;
-        const kt_answer *src;
+        const cl_kt_answer *src;
         int rule;
 
         memset(&a, 0, sizeof a);
@@ -461,7 +465,7 @@ static int check_own_chain(pl_client *c, kt_work *w, int have_prev, const kt_ans
             next = &w->res;
             src = greatest;
         } else {
-            r = fetch_lookup(c, c->username, w->work.size, 1, v, &a);
+            r = cl_kt_fetch_lookup(c, c->username, w->work.size, 1, v, &a);
             if (r == PL_CLIENT_E_NOT_FOUND)
                 return cl_kt_alert(c, PL_CLIENT_E_KT_OWN, c->username, CL_KT_ALERT_OWN_CHAIN, 1,
                                    NULL, 0,
@@ -469,9 +473,9 @@ static int check_own_chain(pl_client *c, kt_work *w, int have_prev, const kt_ans
                                    w->res.version, v);
             if (r != PL_CLIENT_OK)
                 return r;
-            if ((r = verify_answer(c, &w->log, &w->work, c->username, 1, PL_KT_LOOKUP_FIXED, v,
-                                   &w->next_row, &a, &w->step)) != PL_CLIENT_OK) {
-                answer_free(&a);
+            if ((r = cl_kt_verify_answer(c, &w->log, &w->work, c->username, 1, PL_KT_LOOKUP_FIXED,
+                                         v, &w->next_row, &a, &w->step)) != PL_CLIENT_OK) {
+                cl_kt_answer_free(&a);
                 return r;
             }
             cache_add(&w->next_row, v, w->step.vrf_out);
@@ -499,7 +503,7 @@ static int check_own_chain(pl_client *c, kt_work *w, int have_prev, const kt_ans
                     : "version %u of our account in the log does not extend the "
                       "version before it: none of our devices made it",
                 v);
-            answer_free(&a);
+            cl_kt_answer_free(&a);
             return r;
         }
         w->prev = next->state;
@@ -507,7 +511,7 @@ static int check_own_chain(pl_client *c, kt_work *w, int have_prev, const kt_ans
         w->prev_raw_len = next->value_len;
         pl_account_state_hash(w->prev_raw, w->prev_raw_len, prev_hash);
         prev = &w->prev;
-        answer_free(&a);
+        cl_kt_answer_free(&a);
         if (v == w->res.version)
             return PL_CLIENT_OK;
     }
@@ -519,10 +523,10 @@ static int lookup_and_commit(pl_client *c, kt_work *w, const char *label, int ha
 {
     int own = strcmp(label, c->username) == 0, r, rule, key_r = PL_CLIENT_OK;
     uint8_t last_hash[PL_ACCOUNT_STATE_HASH_BYTES];
-    kt_answer a;
+    cl_kt_answer a;
 
     w->work = w->view;
-    r = fetch_lookup(c, label, w->work.has_checkpoint ? w->work.size : 0, 0, 0, &a);
+    r = cl_kt_fetch_lookup(c, label, w->work.has_checkpoint ? w->work.size : 0, 0, 0, &a);
     if (r == PL_CLIENT_E_NOT_FOUND) {
         if (have_row)
             return cl_kt_alert(c, PL_CLIENT_E_KT_ROLLBACK, label, CL_KT_ALERT_MISSING, own, NULL, 0,
@@ -536,8 +540,8 @@ static int lookup_and_commit(pl_client *c, kt_work *w, const char *label, int ha
     }
     if (r != PL_CLIENT_OK)
         return r;
-    if ((r = verify_answer(c, &w->log, &w->work, label, own, PL_KT_LOOKUP_GREATEST, 0,
-                           have_row ? &w->row : NULL, &a, &w->res)) != PL_CLIENT_OK)
+    if ((r = cl_kt_verify_answer(c, &w->log, &w->work, label, own, PL_KT_LOOKUP_GREATEST, 0,
+                                 have_row ? &w->row : NULL, &a, &w->res)) != PL_CLIENT_OK)
         goto out;
     if (have_row)
         pl_account_state_hash(w->row.state, w->row.state_len, last_hash);
@@ -628,7 +632,7 @@ static int lookup_and_commit(pl_client *c, kt_work *w, const char *label, int ha
                       "you compare safety numbers again (`parley verify %s`)",
                       label, label);
 out:
-    answer_free(&a);
+    cl_kt_answer_free(&a);
     return r;
 }
 
@@ -654,7 +658,7 @@ int cl_kt_current(pl_client *c, const char *name, int refresh, cl_kt_state *out)
                        (long long)blocked, label, (long long)blocked);
     if (!(w = calloc(1, sizeof *w)))
         return cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
-    if ((r = load_view(c, &w->log, &w->view)) != PL_CLIENT_OK)
+    if ((r = cl_kt_load_view(c, &w->log, &w->view)) != PL_CLIENT_OK)
         goto out;
     r = pl_cstore_kt_label_get(c->store, label, &w->row);
     if (r != PL_CSTORE_OK && r != PL_CSTORE_E_NOT_FOUND) {

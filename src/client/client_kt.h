@@ -75,6 +75,36 @@ int cl_kt_pin(pl_client *c);
  */
 int cl_kt_current(pl_client *c, const char *label, int refresh, cl_kt_state *out);
 
+/* A lookup answer, checked for shape (sizes and counts); its contents are verified later. */
+typedef struct cl_kt_answer {
+    Parley__ServerFrame *f;
+    const char *note;
+    size_t note_len;
+    uint8_t cons[PL_MERKLE_MAX_PROOF][PL_MERKLE_HASH_BYTES];
+    size_t n_cons;
+    const uint8_t *proof;
+    size_t proof_len;
+} cl_kt_answer;
+
+/* KtLookup{label, known_size, fixed, version}. Returns PL_CLIENT_OK with *a filled (free with
+ * cl_kt_answer_free), E_NOT_FOUND (no such published version; no error recorded), E_PROTOCOL
+ * for an answer of the wrong shape, or a network error. */
+int cl_kt_fetch_lookup(pl_client *c, const char *label, uint64_t known_size, int fixed,
+                       uint32_t version, cl_kt_answer *a);
+void cl_kt_answer_free(cl_kt_answer *a);
+
+/* Loads the pinned log and the view, verifying the saved checkpoint under the pinned log key
+ * (E_KT_STATE with an alert if it does not); pins first if nothing is pinned. */
+int cl_kt_load_view(pl_client *c, pl_cstore_kt_log *log, pl_kt_view *v);
+
+/* Moves *work to the answer's checkpoint and verifies its proof for (label, kind, version)
+ * with the VRF cache of row (may be NULL); on failure raises the alert (high or not) and
+ * leaves *work unchanged. Returns PL_CLIENT_OK, E_KT_VIEW or E_KT_PROOF. */
+int cl_kt_verify_answer(pl_client *c, const pl_cstore_kt_log *log, pl_kt_view *work,
+                        const char *label, int high, uint8_t kind, uint32_t version,
+                        const pl_cstore_kt_label *row, const cl_kt_answer *a,
+                        pl_kt_lookup_result *res);
+
 /* The verified state's devices as a device list (for the sending code). */
 void cl_kt_to_device_list(const cl_kt_state *s, cl_device_list *out);
 
