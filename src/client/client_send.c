@@ -369,12 +369,17 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
         targets_free(&st);
         /* Encrypt only to the devices of the verified states (§25): ours and theirs, looked
          * up before the first message and again whenever the server disagrees. */
-        if ((r = cl_kt_current(c, c->username, refresh_ours, kt_ours)) != PL_CLIENT_OK)
+        r = cl_kt_current(c, c->username, refresh_ours, kt_ours);
+        if (r == PL_CLIENT_OK && !to_self)
+            r = cl_kt_current(c, st.to, refresh_theirs, kt_theirs);
+        if (r == PL_CLIENT_E_KT_UNLOGGED && ++disagreements <= CL_KT_RETRIES) {
+            sleep_ms(CL_KT_RETRY_MS); /* a new account: its first entry may be pending */
+            continue;
+        }
+        if (r != PL_CLIENT_OK)
             goto out;
         cl_kt_to_device_list(kt_ours, &ours);
         if (!to_self) {
-            if ((r = cl_kt_current(c, st.to, refresh_theirs, kt_theirs)) != PL_CLIENT_OK)
-                goto out;
             cl_kt_to_device_list(kt_theirs, &theirs);
             if ((r = add_targets(c, &st, st.to, &theirs)) != PL_CLIENT_OK)
                 goto out;
