@@ -75,52 +75,14 @@ int cl_kt_fetch_lookup(pl_client *c, const char *label, uint64_t known_size, int
     }
     lr = a->f->response->body_case == PARLEY__RESPONSE__BODY_KT_LOOKUP ? a->f->response->kt_lookup
                                                                        : NULL;
-    if (!lr || !lr->checkpoint || !lr->checkpoint->note || !lr->checkpoint->note[0] ||
-        strlen(lr->checkpoint->note) > PL_NOTE_MAX_BYTES ||
-        lr->checkpoint->n_consistency > PL_MERKLE_MAX_PROOF || lr->proof.len == 0 ||
-        lr->proof.len > PL_KT_LOOKUP_MAX_BYTES)
-        goto malformed;
-    for (size_t i = 0; i < lr->checkpoint->n_consistency; i++) {
-        if (lr->checkpoint->consistency[i].len != PL_MERKLE_HASH_BYTES)
-            goto malformed;
-        memcpy(a->cons[i], lr->checkpoint->consistency[i].data, PL_MERKLE_HASH_BYTES);
-    }
-    a->n_cons = lr->checkpoint->n_consistency;
-    a->note = lr->checkpoint->note;
-    a->note_len = strlen(lr->checkpoint->note);
-    a->proof = lr->proof.data;
-    a->proof_len = lr->proof.len;
-    return PL_CLIENT_OK;
-malformed:
+    if (cl_kt_answer_parse(lr, a) == 0)
+        return PL_CLIENT_OK;
     cl_kt_answer_free(a);
     return cl_fail(c, PL_CLIENT_E_PROTOCOL, "%s sent a malformed key-transparency lookup answer",
                    c->server);
 }
 
 /* ---- The pinned log ----------------------------------------------------------------------- */
-
-/* Builds the view of a pinned log (no checkpoint yet). Returns PL_OK or a libparley error. */
-static int view_from_log(const pl_cstore_kt_log *log, pl_kt_view *v)
-{
-    pl_note_verifier key, wit[PL_CSTORE_KT_WITNESSES_MAX];
-    int r;
-
-    memset(v, 0, sizeof *v);
-    if ((r = pl_note_verifier_parse(log->log_vkey, strlen(log->log_vkey), &key)) != PL_OK)
-        return r;
-    if (key.type != PL_NOTE_TYPE_ED25519 || key.name_len != strlen(log->origin) ||
-        memcmp(key.name, log->origin, key.name_len) != 0)
-        return PL_E_KEY_TYPE; /* §24.1: the log's note key is named by the origin */
-    for (size_t i = 0; i < log->n_witnesses; i++) {
-        if ((r = pl_note_verifier_parse(log->witness_vkeys[i], strlen(log->witness_vkeys[i]),
-                                        &wit[i])) != PL_OK)
-            return r;
-        if (wit[i].type != PL_NOTE_TYPE_COSIGNATURE_V1)
-            return PL_E_KEY_TYPE;
-    }
-    return pl_kt_view_init(v, log->origin, strlen(log->origin), &key, wit, log->n_witnesses,
-                           log->quorum, log->max_ahead_ms, log->max_behind_ms);
-}
 
 static void config_text(const pl_cstore_kt_log *log, char *out, size_t cap)
 {
@@ -179,28 +141,9 @@ int cl_kt_pin(pl_client *c)
     kc = f->response->body_case == PARLEY__RESPONSE__BODY_KT_CONFIG ? f->response->kt_config : NULL;
     r = cl_fail(c, PL_CLIENT_E_PROTOCOL, "%s sent an invalid key-transparency configuration",
                 c->server);
-    if (!kc || !kc->origin || !kc->log_vkey || strlen(kc->origin) == 0 ||
-        strlen(kc->origin) > PL_CSTORE_KT_ORIGIN_MAX || strlen(kc->log_vkey) == 0 ||
-        strlen(kc->log_vkey) > PL_CSTORE_KT_VKEY_MAX || kc->vrf_public_key.len != 32 ||
-        kc->n_witness_vkeys > PL_CSTORE_KT_WITNESSES_MAX || kc->quorum > kc->n_witness_vkeys)
+    if (cl_kt_config_parse(kc, offered, v) != 0)
         goto out;
-    snprintf(offered->origin, sizeof offered->origin, "%s", kc->origin);
-    snprintf(offered->log_vkey, sizeof offered->log_vkey, "%s", kc->log_vkey);
-    memcpy(offered->vrf_key, kc->vrf_public_key.data, 32);
-    for (size_t i = 0; i < kc->n_witness_vkeys; i++) {
-        const char *w = kc->witness_vkeys[i];
-
-        if (!w || strlen(w) == 0 || strlen(w) > PL_CSTORE_KT_VKEY_MAX)
-            goto out;
-        snprintf(offered->witness_vkeys[i], sizeof offered->witness_vkeys[i], "%s", w);
-    }
-    offered->n_witnesses = kc->n_witness_vkeys;
-    offered->quorum = kc->quorum;
-    offered->max_ahead_ms = kc->max_ahead_ms;
-    offered->max_behind_ms = kc->max_behind_ms;
     offered->pinned_at_ms = cl_now_ms();
-    if (view_from_log(offered, v) != PL_OK)
-        goto out;
     r = pl_cstore_kt_log_get(c->store, pinned);
     if (r == PL_CSTORE_E_NOT_FOUND) {
         r = pl_cstore_kt_log_put(c->store, offered);
@@ -263,8 +206,6 @@ int cl_kt_pin_at_setup(pl_client *c, int r)
  */
 int cl_kt_load_view(pl_client *c, pl_cstore_kt_log *log, pl_kt_view *v)
 {
-    pl_note_opened op;
-    pl_checkpoint cp;
     int r = pl_cstore_kt_log_get(c->store, log);
 
     if (r == PL_CSTORE_E_NOT_FOUND) {
@@ -279,15 +220,11 @@ int cl_kt_load_view(pl_client *c, pl_cstore_kt_log *log, pl_kt_view *v)
                            "the saved key-transparency log is damaged: %s",
                            pl_cstore_last_error(c->store));
     }
-    if (view_from_log(log, v) != PL_OK)
+    r = cl_kt_saved_view(log, v);
+    if (r == -1)
         return cl_kt_alert(c, PL_CLIENT_E_KT_STATE, "", CL_KT_ALERT_SAVED, 1, NULL, 0,
                            "the pinned key-transparency configuration does not parse");
-    if (!log->has_checkpoint)
-        return PL_CLIENT_OK;
-    if (pl_note_open(log->note, log->note_len, &v->log_key, 1, &op) != PL_OK ||
-        pl_checkpoint_parse(op.text, op.text_len, &cp) != PL_OK || cp.origin_len != v->origin_len ||
-        memcmp(cp.origin, v->origin, cp.origin_len) != 0 || cp.size != log->size ||
-        sodium_memcmp(cp.root, log->root, sizeof cp.root) != 0) {
+    if (r != 0) {
         pl_cstore_kt_evidence ev = {"saved-checkpoint.note", (const uint8_t *)log->note,
                                     log->note_len};
 
@@ -296,11 +233,6 @@ int cl_kt_load_view(pl_client *c, pl_cstore_kt_log *log, pl_kt_view *v)
                            "under the pinned log key: the local store was altered",
                            (unsigned long long)log->size);
     }
-    v->has_checkpoint = 1;
-    v->size = log->size;
-    memcpy(v->root, log->root, sizeof v->root);
-    memcpy(v->note, log->note, log->note_len);
-    v->note_len = log->note_len;
     return PL_CLIENT_OK;
 }
 

@@ -138,6 +138,27 @@ const char *cl_kt_view_reason_str(pl_kt_view_reason r);
 /* Whether a view refusal may pass by itself (clock skew, a late witness): not evidence. */
 int cl_kt_view_reason_transient(pl_kt_view_reason r);
 
+/* ---- client_kt_parse.c: pure parsers of hostile input (fuzz/fuzz_kt_client.c) ---- */
+
+/* Checks a KtLookupResult's shape (a note of 1..PL_NOTE_MAX_BYTES, at most 64 consistency
+ * hashes of 32 bytes, a proof of 1..PL_KT_LOOKUP_MAX_BYTES) and points *a at it (a->f is not
+ * touched; a->note and a->proof point into lr). Returns 0 or -1. */
+int cl_kt_answer_parse(const Parley__KtLookupResult *lr, cl_kt_answer *a);
+
+/* The view of a pinned log without its checkpoint: the log vkey must be an Ed25519 note key
+ * named by the origin, the witnesses cosignature/v1 keys, and pl_kt_view_init must accept
+ * them. Returns 0 or -1. */
+int cl_kt_view_from_log(const pl_cstore_kt_log *log, pl_kt_view *v);
+
+/* Checks a KtConfig (sizes, counts, quorum, every key) into *out (pinned_at_ms 0) and builds
+ * its view into *v. Returns 0, or -1 with *out zeroed. */
+int cl_kt_config_parse(const Parley__KtConfig *kc, pl_cstore_kt_log *out, pl_kt_view *v);
+
+/* The view of a pinned log with its saved checkpoint, read back from the store: the note must
+ * open under the pinned log key and carry the saved origin, size and root. Returns 0, -1 (the
+ * pinned config does not parse) or -2 (the saved checkpoint does not verify). */
+int cl_kt_saved_view(const pl_cstore_kt_log *log, pl_kt_view *v);
+
 /* ---- client_kt_alerts.c ---- */
 
 /*
