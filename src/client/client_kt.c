@@ -603,7 +603,10 @@ int cl_kt_current(pl_client *c, const char *name, int refresh, cl_kt_state *out)
     have_row = r == PL_CSTORE_OK;
     if (have_row && !refresh &&
         !(own && cl_now_ms() - w->row.verified_at_ms >= CL_KT_OWN_CHECK_MS)) {
-        r = state_from_row(c, &w->row, out);
+        /* §25 rule 1 on every use, not only at lookups: the contact's key may have changed
+         * (or been verified) since. */
+        if ((r = state_from_row(c, &w->row, out)) == PL_CLIENT_OK && !own)
+            r = cl_check_account_key(c, label, out->state.account_key);
         goto out;
     }
     if (have_row && (r = state_from_row(c, &w->row, out)) != PL_CLIENT_OK)
