@@ -185,8 +185,12 @@ static void own_log_lists_register_link_and_removal(void **state)
     OK(carol, pl_client_remove_device(carol, new_id));
     /* The log publishes about 1 s after each change. */
     for (tries = 0; tries < 20; tries++) {
+        int r;
+
         memset(h, 0, sizeof *h);
-        OK(carol, pl_client_account_log(carol, collect_entry, h));
+        r = pl_client_account_log(carol, collect_entry, h);
+        if (r != PL_CLIENT_E_KT_UNLOGGED)
+            OK(carol, r);
         if (h->n == 3)
             break;
         sleep_ms(500);
