@@ -64,6 +64,15 @@ int cl_kt_fetch_lookup(pl_client *c, const char *label, uint64_t known_size, int
     req.kt_lookup = &kl;
     if ((r = kt_request(c, &req, &a->f)) != PL_CLIENT_OK)
         return r;
+    /* A log that lost entries refuses a known_size past its newest checkpoint. Ask again
+     * without it: the view then sees the smaller signed checkpoint and keeps both notes as
+     * evidence of the rollback (§21 step 4), instead of a bare refusal. */
+    if (cl_status(a->f) == PARLEY__STATUS_CODE__STATUS_BAD_REQUEST && known_size > 0) {
+        cl_kt_answer_free(a);
+        kl.known_size = 0;
+        if ((r = kt_request(c, &req, &a->f)) != PL_CLIENT_OK)
+            return r;
+    }
     if (cl_status(a->f) == PARLEY__STATUS_CODE__STATUS_NOT_FOUND) {
         cl_kt_answer_free(a);
         return PL_CLIENT_E_NOT_FOUND;
