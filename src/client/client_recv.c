@@ -428,6 +428,7 @@ int pl_client_receive(pl_client *c, int wait_ms, pl_client_message_cb cb, void *
     uint64_t deadline = mono_ms() + (uint64_t)(wait_ms > 0 ? wait_ms : 0);
     int r, queue_empty = 0;
 
+    (void)pl_client_kt_monitor(c, 1); /* owner monitoring (client_kt.c): alerts, not errors */
     if ((r = cl_connect(c)) != PL_CLIENT_OK)
         return r;
     /* The backlog first: everything stored before we connected, then QueueEmpty (once per
@@ -480,6 +481,7 @@ int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_messag
 
     while (!*stop && !rs.stop) {
         if (!c->conn || !c->authenticated) {
+            (void)pl_client_kt_monitor(c, 0); /* owner monitoring, at least daily */
             if ((r = cl_connect(c)) != PL_CLIENT_OK) {
                 if (r != PL_CLIENT_E_UNREACHABLE)
                     return r; /* not a network problem: retrying will not help */
@@ -505,6 +507,7 @@ int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_messag
                 if (cl_request(c, &req, &f) == PL_CLIENT_OK)
                     pl_frame_server_free(f);
                 last_ping = mono_ms();
+                (void)pl_client_kt_monitor(c, 0); /* a lookup once its last is a day old */
             }
             continue;
         }
