@@ -135,9 +135,13 @@ static void print_kt(const cli_ctx *ctx, pl_client *c, const char *user,
     if (k->verified) {
         cli_format_local(k->verified_at_ms, when);
         cli_format_local(k->created_at_ms, made);
-        printf("  verified version %lu (made %s by %s%lu), checked %s\n", (unsigned long)k->version,
-               made, k->publisher_device_id ? "device " : "account key ",
-               (unsigned long)k->publisher_device_id, when);
+        if (k->publisher_device_id)
+            printf("  verified version %lu (made %s by device %lu), checked %s\n",
+                   (unsigned long)k->version, made, (unsigned long)k->publisher_device_id, when);
+        else
+            printf("  verified version %lu (made %s by the account key at registration), "
+                   "checked %s\n",
+                   (unsigned long)k->version, made, when);
         printf("  account fingerprint in the log: %s\n", k->account_fingerprint);
         printf("  devices in the verified state:\n");
         for (size_t i = 0; i < k->n_devices; i++) {
