@@ -182,4 +182,37 @@ static inline void fz_prefix_leaf(unsigned i, uint8_t key[32], uint8_t commitmen
     crypto_hash_sha256(commitment, buf, sizeof buf);
 }
 
+/*
+ * fuzz_kt_lookup's query: the demo log of tests/kt_log.h (5 entries) and what the client
+ * asks, from the input's first two bytes:
+ *   q0 bits 0-1  label: alice, bob, mallory, eve
+ *   q0 bits 2-4  checkpoint size 1 + (bits % 5)
+ *   q1 bit 0     kind: greatest (0) or fixed (1)
+ *   q1 bits 1-2  want_version for a fixed lookup
+ *   q1 bit 3     pass the correct VRF outputs of versions 0..3 of the label as the cache
+ * gen_corpus.c writes its seeds with the same mapping.
+ */
+#define FZ_KT_LABELS 4u
+static const char *const fz_kt_label[FZ_KT_LABELS] = {"alice", "bob", "mallory", "eve"};
+
+typedef struct fz_kt_query {
+    const char *label;
+    uint64_t size;
+    uint8_t kind;
+    uint32_t want_version;
+    int cached;
+} fz_kt_query;
+
+static inline fz_kt_query fz_kt_query_of(uint8_t q0, uint8_t q1)
+{
+    fz_kt_query q;
+
+    q.label = fz_kt_label[q0 & 3u];
+    q.size = 1u + ((q0 >> 2) & 7u) % 5u;
+    q.kind = (q1 & 1u) ? PL_KT_LOOKUP_FIXED : PL_KT_LOOKUP_GREATEST;
+    q.want_version = (q1 >> 1) & 3u;
+    q.cached = (q1 >> 3) & 1u;
+    return q;
+}
+
 #endif

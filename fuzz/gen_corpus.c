@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
+#include "kt_log.h"
 
 static const char *out_dir;
 
@@ -451,6 +452,62 @@ static void gen_kt_witness(void)
     write_kt_witness("fork-4", 2, 4, (const uint8_t(*)[32])fork, 4, 4, sk);
 }
 
+/* fuzz_kt_lookup: q0 || q1 || proof (fz_kt_query_of in fuzz.h), proofs from the demo log. */
+static void write_kt_lookup(const ktl_log *log, const char *name, uint8_t q0, uint8_t q1,
+                            uint8_t proof_kind, uint32_t proof_version, pl_kt_lookup_failure expect)
+{
+    static uint8_t buf[2 + PL_KT_LOOKUP_MAX_BYTES];
+    static pl_kt_lookup_result res;
+    fz_kt_query q = fz_kt_query_of(q0, q1);
+    pl_kt_lookup_failure why;
+    uint8_t root[PL_MERKLE_HASH_BYTES];
+    char edited[128];
+    size_t len;
+    int rc;
+
+    buf[0] = q0;
+    buf[1] = q1;
+    FZ_CHECK(ktl_prove_encoded(log, q.size, proof_kind, q.label, proof_version, buf + 2,
+                               PL_KT_LOOKUP_MAX_BYTES, &len) == PL_OK);
+    /* Each seed reaches the outcome its name says (without the cache, which only skips). */
+    FZ_CHECK(ktl_root(log, q.size, root) == PL_OK);
+    rc = pl_kt_lookup_verify(log->vrf_pk, (const uint8_t *)q.label, strlen(q.label), q.size, root,
+                             q.kind, q.want_version, NULL, 0, buf + 2, len, &res, &why);
+    FZ_CHECK(why == expect && (rc == PL_OK) == (expect == PL_KT_LOOKUP_OK));
+    len += 2;
+    write_seed("kt_lookup", name, buf, len);
+    snprintf(edited, sizeof edited, "edit-cut-%s", name);
+    write_seed("kt_lookup", edited, buf, len - 1);
+    /* A byte of the value (after the header and the inclusion proof). */
+    snprintf(edited, sizeof edited, "edit-value-%s", name);
+    write_edited("kt_lookup", edited, buf, len, 2 + 51 + 32 * (size_t)buf[2 + 50] + 4 + 96 + 2 + 9,
+                 0x01);
+}
+
+static void gen_kt_lookup(void)
+{
+    static ktl_log log;
+    const uint8_t G = PL_KT_LOOKUP_GREATEST, F = PL_KT_LOOKUP_FIXED;
+
+    FZ_CHECK(ktl_demo_log(&log) == PL_OK);
+    /* q0 = label | (size - 1) << 2; q1 = fixed | want_version << 1 | cached << 3 */
+    write_kt_lookup(&log, "genuine-greatest-alice-v2-size-5", 0x10, 0x00, G, 2, PL_KT_LOOKUP_OK);
+    write_kt_lookup(&log, "genuine-greatest-alice-v2-size-5-cached", 0x10, 0x08, G, 2,
+                    PL_KT_LOOKUP_OK);
+    write_kt_lookup(&log, "genuine-greatest-bob-v0-size-5", 0x11, 0x00, G, 0, PL_KT_LOOKUP_OK);
+    write_kt_lookup(&log, "genuine-greatest-alice-v0-size-1", 0x00, 0x00, G, 0, PL_KT_LOOKUP_OK);
+    write_kt_lookup(&log, "genuine-fixed-alice-v1-size-5", 0x10, 0x03, F, 1, PL_KT_LOOKUP_OK);
+    write_kt_lookup(&log, "genuine-fixed-alice-v0-size-2-cached", 0x04, 0x09, F, 0,
+                    PL_KT_LOOKUP_OK);
+    write_kt_lookup(&log, "not-greatest-alice-v1-size-5", 0x10, 0x00, G, 1,
+                    PL_KT_LOOKUP_NOT_GREATEST);
+    write_kt_lookup(&log, "bad-state-mallory-v0-size-5", 0x12, 0x00, G, 0, PL_KT_LOOKUP_BAD_STATE);
+    write_kt_lookup(&log, "version-mismatch-eve-v1-size-5", 0x13, 0x00, G, 1,
+                    PL_KT_LOOKUP_VERSION_MISMATCH);
+    write_kt_lookup(&log, "absent-fixed-alice-v2-size-3", 0x08, 0x05, F, 2,
+                    PL_KT_LOOKUP_BAD_PREFIX);
+}
+
 int main(int argc, char **argv)
 {
     const fz_fixtures *f;
@@ -471,5 +528,6 @@ int main(int argc, char **argv)
     gen_account_state(f);
     gen_prefix();
     gen_kt_witness();
+    gen_kt_lookup();
     return 0;
 }

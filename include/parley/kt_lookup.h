@@ -36,8 +36,8 @@
  * prefix proofs. */
 #define PL_KT_LOOKUP_MAX_BYTES                                                                     \
     (2u + 8u + 8u + 32u + 1u + PL_MERKLE_MAX_PROOF * 32u + 4u + PL_VRF_PROOF_BYTES +               \
-     PL_KT_OPENING_BYTES + 2u + PL_ACCOUNT_STATE_MAX_BYTES + 2u * (2u + PL_PREFIX_PROOF_MAX_BYTES) + \
-     PL_VRF_PROOF_BYTES)
+     PL_KT_OPENING_BYTES + 2u + PL_ACCOUNT_STATE_MAX_BYTES +                                       \
+     2u * (2u + PL_PREFIX_PROOF_MAX_BYTES) + PL_VRF_PROOF_BYTES)
 
 /* The log entry bytes of §23.1: u64 timestamp_ms || prefix_root. */
 PL_API void pl_kt_log_entry(uint64_t timestamp_ms, const uint8_t prefix_root[PL_PREFIX_HASH_BYTES],
@@ -94,9 +94,10 @@ PL_API PL_NODISCARD int pl_kt_lookup_encode(const pl_kt_lookup *l, uint8_t *out,
 /*
  * Decodes in[0..len) (hostile) into *l (caller-owned; zeroed first and on error; l->value
  * points into in). Returns PL_OK, PL_E_TRUNCATED, PL_E_VERSION (format version not 1) or
- * PL_E_MALFORMED (unknown kind, tree_size 0, an inclusion proof longer than 64 hashes, a
- * value length outside 1..PL_ACCOUNT_STATE_MAX_BYTES, a bad prefix proof encoding, trailing
- * bytes).
+ * PL_E_MALFORMED (unknown kind, tree_size 0, an inclusion proof longer than 64 hashes,
+ * version UINT32_MAX in a greatest proof, a value length outside
+ * 1..PL_ACCOUNT_STATE_MAX_BYTES, a prefix proof that does not decode within its stated
+ * length, trailing bytes). It accepts exactly what pl_kt_lookup_encode() writes.
  */
 PL_API PL_NODISCARD int pl_kt_lookup_decode(pl_kt_lookup *l, const uint8_t *in, size_t len);
 
@@ -113,11 +114,11 @@ typedef struct pl_kt_lookup_result {
     uint64_t tree_size;
     uint64_t timestamp_ms;
     uint32_t version;
-    pl_account_state state;                       /* the value, verified (§19.2) */
+    pl_account_state state;                          /* the value, verified (§19.2) */
     uint8_t state_hash[PL_ACCOUNT_STATE_HASH_BYTES]; /* pl_account_state_hash of the value */
-    uint8_t vrf_out[PL_KT_VRF_OUT_BYTES];         /* of version, for the caller's cache */
-    uint8_t next_vrf_out[PL_KT_VRF_OUT_BYTES];    /* of version + 1 (greatest only) */
-    const uint8_t *value;                         /* points into the caller's proof bytes */
+    uint8_t vrf_out[PL_KT_VRF_OUT_BYTES];            /* of version, for the caller's cache */
+    uint8_t next_vrf_out[PL_KT_VRF_OUT_BYTES];       /* of version + 1 (greatest only) */
+    const uint8_t *value;                            /* points into the caller's proof bytes */
     size_t value_len;
 } pl_kt_lookup_result;
 
@@ -163,12 +164,13 @@ typedef enum pl_kt_lookup_failure {
  * or the decoder's code for MALFORMED; PL_E_INVALID_ARG for NULL arguments or a label
  * longer than 255 bytes. On error *out is zeroed. why may be NULL.
  */
-PL_API PL_NODISCARD int
-pl_kt_lookup_verify(const uint8_t vrf_pk[PL_VRF_PUBLIC_KEY_BYTES], const uint8_t *label,
-                    size_t label_len, uint64_t size, const uint8_t root[PL_MERKLE_HASH_BYTES],
-                    uint8_t want_kind, uint32_t want_version, const pl_kt_vrf_cached *cache,
-                    size_t n_cache, const uint8_t *in, size_t len, pl_kt_lookup_result *out,
-                    pl_kt_lookup_failure *why);
+PL_API PL_NODISCARD int pl_kt_lookup_verify(const uint8_t vrf_pk[PL_VRF_PUBLIC_KEY_BYTES],
+                                            const uint8_t *label, size_t label_len, uint64_t size,
+                                            const uint8_t root[PL_MERKLE_HASH_BYTES],
+                                            uint8_t want_kind, uint32_t want_version,
+                                            const pl_kt_vrf_cached *cache, size_t n_cache,
+                                            const uint8_t *in, size_t len, pl_kt_lookup_result *out,
+                                            pl_kt_lookup_failure *why);
 
 /* A short English phrase for a failure, for logs and the CLI ("not the greatest version"). */
 PL_API const char *pl_kt_lookup_failure_str(pl_kt_lookup_failure f);

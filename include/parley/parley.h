@@ -14,6 +14,7 @@
 #include "parley/fingerprint.h"
 #include "parley/keys.h"
 #include "parley/kt_commit.h"
+#include "parley/kt_lookup.h"
 #include "parley/kt_view.h"
 #include "parley/merkle.h"
 #include "parley/kt_witness.h"
