@@ -16,7 +16,7 @@
 #include "frame.h"
 #include "fuzz.h"
 
-static uint8_t fill[256];
+static uint8_t fill[PL_ACCOUNT_STATE_MAX_BYTES];
 
 static ProtobufCBinaryData bin(size_t n)
 {
@@ -77,6 +77,12 @@ int main(int argc, char **argv)
     Parley__PrekeyStatus pks = PARLEY__PREKEY_STATUS__INIT;
     Parley__LinkPut lput = PARLEY__LINK_PUT__INIT;
     Parley__LinkGet lget = PARLEY__LINK_GET__INIT;
+    Parley__KtConfigGet ktc = PARLEY__KT_CONFIG_GET__INIT;
+    Parley__KtCheckpointGet ktp = PARLEY__KT_CHECKPOINT_GET__INIT;
+    Parley__KtLookup ktl = PARLEY__KT_LOOKUP__INIT;
+    Parley__KtAuditGet kta = PARLEY__KT_AUDIT_GET__INIT;
+    Parley__KtCosign kts = PARLEY__KT_COSIGN__INIT;
+    Parley__KtWatch ktw = PARLEY__KT_WATCH__INIT;
     static const struct {
         const char *name;
         Parley__Request__BodyCase kind;
@@ -96,6 +102,12 @@ int main(int argc, char **argv)
         {"genuine-prekey-status", PARLEY__REQUEST__BODY_PREKEY_STATUS},
         {"genuine-link-put", PARLEY__REQUEST__BODY_LINK_PUT},
         {"genuine-link-get", PARLEY__REQUEST__BODY_LINK_GET},
+        {"genuine-kt-config", PARLEY__REQUEST__BODY_KT_CONFIG},
+        {"genuine-kt-checkpoint", PARLEY__REQUEST__BODY_KT_CHECKPOINT},
+        {"genuine-kt-lookup", PARLEY__REQUEST__BODY_KT_LOOKUP},
+        {"genuine-kt-audit", PARLEY__REQUEST__BODY_KT_AUDIT},
+        {"genuine-kt-cosign", PARLEY__REQUEST__BODY_KT_COSIGN},
+        {"genuine-kt-watch", PARLEY__REQUEST__BODY_KT_WATCH},
     };
 
     if (argc != 2) {
@@ -135,6 +147,19 @@ int main(int argc, char **argv)
     lput.slot = 0;
     lput.blob = bin(200);
     lget.slot = 1;
+    reg.account_state = add.account_state = rm.account_state = bin(PL_ACCOUNT_STATE_BYTES(1));
+    ktp.known_size = 7;
+    ktp.latest_signed = 1;
+    ktl.username = "bob";
+    ktl.known_size = 3;
+    ktl.fixed = 1;
+    ktl.version = 2;
+    kta.from = 1;
+    kta.max = 16;
+    kts.size = 9;
+    kts.cosignature =
+        "\xe2\x80\x94 witness AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
     req.register_account = &reg;
 
     /* The rhythm byte: chunks of 4 and 98 bytes, so every seed crosses chunk edges. */
@@ -195,6 +220,24 @@ int main(int argc, char **argv)
             break;
         case PARLEY__REQUEST__BODY_LINK_GET:
             req.link_get = &lget;
+            break;
+        case PARLEY__REQUEST__BODY_KT_CONFIG:
+            req.kt_config = &ktc;
+            break;
+        case PARLEY__REQUEST__BODY_KT_CHECKPOINT:
+            req.kt_checkpoint = &ktp;
+            break;
+        case PARLEY__REQUEST__BODY_KT_LOOKUP:
+            req.kt_lookup = &ktl;
+            break;
+        case PARLEY__REQUEST__BODY_KT_AUDIT:
+            req.kt_audit = &kta;
+            break;
+        case PARLEY__REQUEST__BODY_KT_COSIGN:
+            req.kt_cosign = &kts;
+            break;
+        case PARLEY__REQUEST__BODY_KT_WATCH:
+            req.kt_watch = &ktw;
             break;
         default:
             req.prekey_status = &pks;

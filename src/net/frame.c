@@ -386,6 +386,32 @@ static int check_count(pl_frame_diag *d, size_t n, size_t min, size_t max, const
     return PL_FRAME_OK;
 }
 
+/* An account state (§19.1): one of the lengths 84 + 143 n + 64 for n in 1..16; its content is
+ * the handler's. */
+static int check_state(pl_frame_diag *d, ProtobufCBinaryData b, const char *missing,
+                       const char *size)
+{
+    if (b.len == 0)
+        return fail(d, PL_FRAME_E_MISSING, missing);
+    if (b.len < PL_ACCOUNT_STATE_BYTES(1) || b.len > PL_ACCOUNT_STATE_MAX_BYTES ||
+        (b.len - PL_ACCOUNT_STATE_BYTES(0)) % PL_DEVICE_RECORD_BYTES != 0)
+        return fail(d, PL_FRAME_E_FIELD_SIZE, size);
+    return PL_FRAME_OK;
+}
+
+/* A text field of 1..max bytes. */
+static int check_text(pl_frame_diag *d, const char *s, size_t max, const char *missing,
+                      const char *size)
+{
+    size_t n = s ? strnlen(s, max + 1) : 0;
+
+    if (n == 0)
+        return fail(d, PL_FRAME_E_MISSING, missing);
+    if (n > max)
+        return fail(d, PL_FRAME_E_FIELD_SIZE, size);
+    return PL_FRAME_OK;
+}
+
 #define TRY(expr)                                                                                  \
     do {                                                                                           \
         int tr_ = (expr);                                                                          \
@@ -479,9 +505,12 @@ static int check_request_body(pl_frame_diag *d, const Parley__Request *q)
         TRY(check_exact(d, q->register_account->account_key, PL_PUBKEY_BYTES,
                         "register_account.account_key: missing",
                         "register_account.account_key: must be 33 bytes"));
-        return check_exact(d, q->register_account->device_record, PL_DEVICE_RECORD_BYTES,
-                           "register_account.device_record: missing",
-                           "register_account.device_record: must be 143 bytes");
+        TRY(check_exact(d, q->register_account->device_record, PL_DEVICE_RECORD_BYTES,
+                        "register_account.device_record: missing",
+                        "register_account.device_record: must be 143 bytes"));
+        return check_state(d, q->register_account->account_state,
+                           "register_account.account_state: missing",
+                           "register_account.account_state: not a one-device account state");
     case PARLEY__REQUEST__BODY_AUTH_CHALLENGE:
         NEED(d, q->auth_challenge, "auth_challenge: missing");
         return PL_FRAME_OK;
@@ -496,16 +525,21 @@ static int check_request_body(pl_frame_diag *d, const Parley__Request *q)
         NEED(d, q->add_device, "add_device: missing");
         TRY(check_name(d, q->add_device->username, "add_device.username: missing",
                        "add_device.username: more than 255 bytes"));
-        return check_exact(d, q->add_device->device_record, PL_DEVICE_RECORD_BYTES,
-                           "add_device.device_record: missing",
-                           "add_device.device_record: must be 143 bytes");
+        TRY(check_exact(d, q->add_device->device_record, PL_DEVICE_RECORD_BYTES,
+                        "add_device.device_record: missing",
+                        "add_device.device_record: must be 143 bytes"));
+        return check_state(d, q->add_device->account_state, "add_device.account_state: missing",
+                           "add_device.account_state: not the length of an account state");
     case PARLEY__REQUEST__BODY_REMOVE_DEVICE:
         NEED(d, q->remove_device, "remove_device: missing");
         TRY(check_name(d, q->remove_device->username, "remove_device.username: missing",
                        "remove_device.username: more than 255 bytes"));
-        return check_exact(d, q->remove_device->signature, PL_SIGNATURE_BYTES,
-                           "remove_device.signature: missing",
-                           "remove_device.signature: must be 64 bytes");
+        TRY(check_exact(d, q->remove_device->signature, PL_SIGNATURE_BYTES,
+                        "remove_device.signature: missing",
+                        "remove_device.signature: must be 64 bytes"));
+        return check_state(d, q->remove_device->account_state,
+                           "remove_device.account_state: missing",
+                           "remove_device.account_state: not the length of an account state");
     case PARLEY__REQUEST__BODY_LIST_DEVICES:
         NEED(d, q->list_devices, "list_devices: missing");
         return check_name(d, q->list_devices->username, "list_devices.username: missing",
@@ -556,6 +590,33 @@ static int check_request_body(pl_frame_diag *d, const Parley__Request *q)
                            "link_put.slot: must be 0 or 1"));
         return check_link_blob(d, q->link_put->blob, "link_put.blob: missing",
                                "link_put.blob: more than 4096 bytes");
+    case PARLEY__REQUEST__BODY_KT_CONFIG:
+        NEED(d, q->kt_config, "kt_config: missing");
+        return PL_FRAME_OK;
+    case PARLEY__REQUEST__BODY_KT_CHECKPOINT:
+        NEED(d, q->kt_checkpoint, "kt_checkpoint: missing");
+        return PL_FRAME_OK;
+    case PARLEY__REQUEST__BODY_KT_LOOKUP:
+        NEED(d, q->kt_lookup, "kt_lookup: missing");
+        TRY(check_name(d, q->kt_lookup->username, "kt_lookup.username: missing",
+                       "kt_lookup.username: more than 255 bytes"));
+        if (!q->kt_lookup->fixed && q->kt_lookup->version != 0)
+            return fail(d, PL_FRAME_E_INVALID, "kt_lookup.version: set without fixed");
+        return PL_FRAME_OK;
+    case PARLEY__REQUEST__BODY_KT_AUDIT:
+        NEED(d, q->kt_audit, "kt_audit: missing");
+        return check_count(d, q->kt_audit->max, 1, PL_WIRE_KT_MAX_AUDIT_ENTRIES,
+                           "kt_audit.max: must be at least 1", "kt_audit.max: more than 256");
+    case PARLEY__REQUEST__BODY_KT_COSIGN:
+        NEED(d, q->kt_cosign, "kt_cosign: missing");
+        if (q->kt_cosign->size == 0)
+            return fail(d, PL_FRAME_E_MISSING, "kt_cosign.size: must be non-zero");
+        return check_text(d, q->kt_cosign->cosignature, PL_WIRE_KT_MAX_COSIGNATURE_BYTES,
+                          "kt_cosign.cosignature: missing",
+                          "kt_cosign.cosignature: longer than a signature line");
+    case PARLEY__REQUEST__BODY_KT_WATCH:
+        NEED(d, q->kt_watch, "kt_watch: missing");
+        return PL_FRAME_OK;
     case PARLEY__REQUEST__BODY_LINK_GET:
         NEED(d, q->link_get, "link_get: missing");
         return check_link_key(
@@ -607,6 +668,70 @@ static int check_status(pl_frame_diag *d, const Parley__Status *s)
     return PL_FRAME_OK;
 }
 
+/* A checkpoint note (1..PL_NOTE_MAX_BYTES) with a consistency proof of at most
+ * PL_MERKLE_MAX_PROOF hashes of 32 bytes. The note's content is the client's to verify. */
+static int check_kt_checkpoint(pl_frame_diag *d, const Parley__KtCheckpoint *c, const char *what)
+{
+    NEED(d, c, what);
+    TRY(check_text(d, c->note, PL_NOTE_MAX_BYTES, "kt_checkpoint.note: missing",
+                   "kt_checkpoint.note: longer than 16384 bytes"));
+    TRY(check_count(d, c->n_consistency, 0, PL_MERKLE_MAX_PROOF, "",
+                    "kt_checkpoint.consistency: more than 64 hashes"));
+    for (size_t i = 0; i < c->n_consistency; i++)
+        TRY(check_exact(d, c->consistency[i], PL_MERKLE_HASH_BYTES,
+                        "kt_checkpoint.consistency[]: empty",
+                        "kt_checkpoint.consistency[]: must be 32 bytes"));
+    return PL_FRAME_OK;
+}
+
+static int check_kt_config(pl_frame_diag *d, const Parley__KtConfig *c)
+{
+    NEED(d, c, "response.kt_config: missing");
+    TRY(check_text(d, c->origin, PL_NOTE_NAME_MAX_BYTES, "response.kt_config.origin: missing",
+                   "response.kt_config.origin: more than 255 bytes"));
+    TRY(check_text(d, c->log_vkey, PL_NOTE_VKEY_MAX_BYTES, "response.kt_config.log_vkey: missing",
+                   "response.kt_config.log_vkey: too long"));
+    TRY(check_exact(d, c->vrf_public_key, PL_VRF_PUBLIC_KEY_BYTES,
+                    "response.kt_config.vrf_public_key: missing",
+                    "response.kt_config.vrf_public_key: must be 32 bytes"));
+    TRY(check_count(d, c->n_witness_vkeys, 0, PL_WIRE_KT_MAX_WITNESSES, "",
+                    "response.kt_config.witness_vkeys: more than 8"));
+    for (size_t i = 0; i < c->n_witness_vkeys; i++)
+        TRY(check_text(d, c->witness_vkeys[i], PL_NOTE_VKEY_MAX_BYTES,
+                       "response.kt_config.witness_vkeys[]: empty",
+                       "response.kt_config.witness_vkeys[]: too long"));
+    if (c->quorum > c->n_witness_vkeys)
+        return fail(d, PL_FRAME_E_INVALID, "response.kt_config.quorum: more than the witnesses");
+    return PL_FRAME_OK;
+}
+
+static int check_kt_audit(pl_frame_diag *d, const Parley__KtAuditBatch *b)
+{
+    size_t leaves = 0;
+
+    NEED(d, b, "response.kt_audit: missing");
+    TRY(check_count(d, b->n_entries, 0, PL_WIRE_KT_MAX_AUDIT_ENTRIES, "",
+                    "response.kt_audit.entries: more than 256"));
+    for (size_t i = 0; i < b->n_entries; i++) {
+        const Parley__KtAuditEntry *e = b->entries[i];
+
+        NEED(d, e, "response.kt_audit.entries[]: missing");
+        TRY(check_exact(d, e->prefix_root, PL_PREFIX_HASH_BYTES,
+                        "response.kt_audit.entries[].prefix_root: missing",
+                        "response.kt_audit.entries[].prefix_root: must be 32 bytes"));
+        TRY(check_count(d, e->n_leaves, 0, PL_WIRE_KT_MAX_ENTRY_LEAVES, "",
+                        "response.kt_audit.entries[].leaves: too many"));
+        leaves += e->n_leaves;
+        for (size_t j = 0; j < e->n_leaves; j++)
+            TRY(check_exact(d, e->leaves[j], PL_WIRE_KT_LEAF_BYTES,
+                            "response.kt_audit.entries[].leaves[]: empty",
+                            "response.kt_audit.entries[].leaves[]: must be 64 bytes"));
+    }
+    if (leaves > PL_WIRE_KT_MAX_AUDIT_LEAVES)
+        return fail(d, PL_FRAME_E_TOO_MANY, "response.kt_audit: too many leaves");
+    return PL_FRAME_OK;
+}
+
 static int check_response(pl_frame_diag *d, const Parley__Response *r)
 {
     if (r->id == 0)
@@ -648,6 +773,21 @@ static int check_response(pl_frame_diag *d, const Parley__Response *r)
                 return fail(d, PL_FRAME_E_FIELD_SIZE,
                             "response.fetch_bundles.bundles[]: 1..291 bytes");
         return PL_FRAME_OK;
+    case PARLEY__RESPONSE__BODY_KT_CONFIG:
+        return check_kt_config(d, r->kt_config);
+    case PARLEY__RESPONSE__BODY_KT_CHECKPOINT:
+        return check_kt_checkpoint(d, r->kt_checkpoint, "response.kt_checkpoint: invalid");
+    case PARLEY__RESPONSE__BODY_KT_LOOKUP:
+        NEED(d, r->kt_lookup, "response.kt_lookup: missing");
+        TRY(check_kt_checkpoint(d, r->kt_lookup->checkpoint,
+                                "response.kt_lookup.checkpoint: invalid"));
+        if (r->kt_lookup->proof.len == 0)
+            return fail(d, PL_FRAME_E_MISSING, "response.kt_lookup.proof: missing");
+        if (r->kt_lookup->proof.len > PL_KT_LOOKUP_MAX_BYTES)
+            return fail(d, PL_FRAME_E_FIELD_SIZE, "response.kt_lookup.proof: too long");
+        return PL_FRAME_OK;
+    case PARLEY__RESPONSE__BODY_KT_AUDIT:
+        return check_kt_audit(d, r->kt_audit);
     case PARLEY__RESPONSE__BODY_LINK_GET:
         NEED(d, r->link_get, "response.link_get: missing");
         return check_link_blob(d, r->link_get->blob, "response.link_get.blob: missing",
@@ -682,6 +822,8 @@ static int check_push(pl_frame_diag *d, const Parley__Push *p)
     case PARLEY__PUSH__KIND_QUEUE_EMPTY:
         NEED(d, p->queue_empty, "push.queue_empty: missing");
         return PL_FRAME_OK;
+    case PARLEY__PUSH__KIND_KT_CHECKPOINT:
+        return check_kt_checkpoint(d, p->kt_checkpoint, "push.kt_checkpoint: invalid");
     case PARLEY__PUSH__KIND__NOT_SET:
     default:
         if (p->kind_case == PARLEY__PUSH__KIND__NOT_SET && p->base.n_unknown_fields == 0)

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parley/kt_lookup.h"
+#include "parley/note.h"
 #include "parley/parley.h"
 
 #include "parley.pb-c.h"
@@ -41,6 +43,17 @@
 #define PL_WIRE_LINK_RENDEZVOUS_BYTES 16u
 #define PL_WIRE_LINK_SLOTS 2u /* 0: the new device's offer; 1: the approver's answer */
 #define PL_WIRE_LINK_MAX_BLOB_BYTES 4096u
+/* Key transparency (§24.4). */
+#define PL_WIRE_KT_MAX_WITNESSES 8u       /* KtConfig.witness_vkeys */
+#define PL_WIRE_KT_MAX_AUDIT_ENTRIES 256u /* KtAuditGet.max, KtAuditBatch.entries */
+/* Leaves in one log entry (the sequencer's cap) and in one KtAuditBatch (the server stops
+ * adding entries before passing it; one entry always fits): 64 bytes each, so a batch stays
+ * well below the smallest frame maximum. */
+#define PL_WIRE_KT_MAX_ENTRY_LEAVES 1024u
+#define PL_WIRE_KT_MAX_AUDIT_LEAVES 1024u
+#define PL_WIRE_KT_LEAF_BYTES 64u /* vrf_out || commitment */
+/* One note signature line: em dash, space, name, space, base64 of 76 bytes, newline. */
+#define PL_WIRE_KT_MAX_COSIGNATURE_BYTES (3u + 1u + PL_NOTE_NAME_MAX_BYTES + 1u + 104u + 1u)
 
 /* Frames. */
 #define PL_FRAME_HEADER_BYTES 4u

@@ -40,6 +40,9 @@ enum kind {
     K_BOOL,     /* int */
     K_LEVEL,    /* pl_config_log_level */
     K_FORMAT,   /* pl_config_log_format */
+    K_KT_NAME,  /* char[PL_CONFIG_KT_NAME_MAX + 1]: a note key name's characters */
+    K_WITNESS,  /* comma-separated cosignature/v1 vkeys, appended; may be set on several lines */
+    K_QUORUM,   /* uint32_t 0..PL_CONFIG_KT_MAX_WITNESSES (checked against the witnesses) */
 };
 
 struct key {
@@ -87,11 +90,19 @@ static const struct key keys[] = {
     {"mailbox", "commit_max_batch", K_U32, F(mailbox.commit_max_batch), 1, 65536},
     {"mailbox", "commit_max_delay", K_MS, F(mailbox.commit_max_delay_ms), 0, 1 * SEC},
     {"mailbox", "expire_interval", K_MS, F(mailbox.expire_interval_ms), 1 * SEC, 1 * HOUR},
+    {"kt", "name", K_KT_NAME, F(kt.name), 0, 0},
+    {"kt", "witnesses", K_WITNESS, F(kt.n_witnesses), 0, 0},
+    {"kt", "quorum", K_QUORUM, F(kt.quorum), 0, PL_CONFIG_KT_MAX_WITNESSES},
+    {"kt", "batch_interval", K_MS, F(kt.batch_interval_ms), 10, 1 * HOUR},
+    {"kt", "heartbeat", K_MS, F(kt.heartbeat_ms), 1 * SEC, 1 * DAY},
+    {"kt", "max_ahead", K_MS, F(kt.max_ahead_ms), 1 * SEC, 1 * DAY},
+    {"kt", "max_behind", K_MS, F(kt.max_behind_ms), 1 * SEC, 7 * DAY},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"server", "tls", "admin", "accounts", "prekeys", "mailbox"};
+static const char *const sections[] = {"server",  "tls",     "admin", "accounts",
+                                       "prekeys", "mailbox", "kt"};
 
 /* ---- errors ------------------------------------------------------------------------- */
 
@@ -414,6 +425,84 @@ static uint64_t get_number(const pl_config *cfg, const struct key *k)
     return *(const uint32_t *)(const void *)base;
 }
 
+/* The log's name: 1..PL_CONFIG_KT_NAME_MAX printable ASCII bytes without space or '+' (it
+ * starts the origin, which is also the log key's note name). */
+static int check_kt_name(const char *name, const char **why)
+{
+    size_t n = strlen(name);
+
+    if (n == 0 || n > PL_CONFIG_KT_NAME_MAX) {
+        *why = "must be 1 to 232 bytes";
+        return PL_E_INVALID_ARG;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)name[i] <= 0x20 || (unsigned char)name[i] >= 0x7f || name[i] == '+') {
+            *why = "only printable ASCII without spaces or '+' (it names the log's key)";
+            return PL_E_INVALID_ARG;
+        }
+    return PL_OK;
+}
+
+/* Appends the comma-separated vkeys of value to cfg->kt: each a cosignature/v1 key, no
+ * duplicate name or key, at most PL_CONFIG_KT_MAX_WITNESSES in all. All or nothing. */
+static int add_witnesses(pl_config *cfg, const struct key *k, const char *value,
+                         pl_config_error *err)
+{
+    uint32_t n = cfg->kt.n_witnesses;
+    pl_note_verifier parsed[PL_CONFIG_KT_MAX_WITNESSES];
+    size_t lens[PL_CONFIG_KT_MAX_WITNESSES];
+    const char *starts[PL_CONFIG_KT_MAX_WITNESSES];
+    uint32_t added = 0;
+    const char *p = value;
+
+    for (;;) {
+        const char *e, *comma = strchr(p, ',');
+        size_t len;
+
+        while (*p == ' ' || *p == '\t')
+            p++;
+        e = comma ? comma : p + strlen(p);
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        len = (size_t)(e - p);
+        if (len == 0)
+            return fail(err, PL_E_INVALID_ARG, k->section, k->name,
+                        "an empty entry: expected comma-separated vkeys");
+        if (n + added >= PL_CONFIG_KT_MAX_WITNESSES)
+            return fail(err, PL_E_INVALID_ARG, k->section, k->name, "more than %u witnesses",
+                        PL_CONFIG_KT_MAX_WITNESSES);
+        if (pl_note_verifier_parse(p, len, &parsed[added]) != PL_OK)
+            return fail(err, PL_E_INVALID_ARG, k->section, k->name,
+                        "\"%.*s\" is not a vkey (name+keyid+base64 key)",
+                        (int)(len > 60 ? 60 : len), p);
+        if (parsed[added].type != PL_NOTE_TYPE_COSIGNATURE_V1)
+            return fail(err, PL_E_INVALID_ARG, k->section, k->name,
+                        "\"%.*s\" is not a cosignature/v1 key (type 0x04)",
+                        (int)(len > 60 ? 60 : len), p);
+        for (uint32_t i = 0; i < n + added; i++) {
+            const pl_note_verifier *o = i < n ? &cfg->kt.witnesses[i] : &parsed[i - n];
+
+            if (strcmp(o->name, parsed[added].name) == 0 ||
+                memcmp(o->public_key, parsed[added].public_key, sizeof o->public_key) == 0)
+                return fail(err, PL_E_INVALID_ARG, k->section, k->name,
+                            "witness %s is listed twice (by name or key)", parsed[added].name);
+        }
+        starts[added] = p;
+        lens[added] = len;
+        added++;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    for (uint32_t i = 0; i < added; i++) {
+        memcpy(cfg->kt.witness_vkeys[n + i], starts[i], lens[i]);
+        cfg->kt.witness_vkeys[n + i][lens[i]] = '\0';
+        cfg->kt.witnesses[n + i] = parsed[i];
+    }
+    cfg->kt.n_witnesses = n + added;
+    return PL_OK;
+}
+
 static int set_key(pl_config *cfg, const struct key *k, const char *value, pl_config_error *err)
 {
     char *field = (char *)cfg + k->offset;
@@ -501,6 +590,21 @@ static int set_key(pl_config *cfg, const struct key *k, const char *value, pl_co
         memcpy(field, &format, sizeof format);
         return PL_OK;
     }
+    case K_KT_NAME:
+        if ((r = check_kt_name(value, &why)) != PL_OK)
+            return fail(err, PL_E_INVALID_ARG, k->section, k->name, "\"%s\": %s", value, why);
+        memcpy(field, value, n + 1);
+        return PL_OK;
+    case K_WITNESS:
+        return add_witnesses(cfg, k, value, err);
+    case K_QUORUM:
+        if (parse_count(value, &v) != 0)
+            return fail(err, PL_E_INVALID_ARG, k->section, k->name,
+                        "\"%s\" is not valid: expected a whole number", value);
+        if ((r = check_range(k, v, err)) != PL_OK)
+            return r;
+        cfg->kt.quorum = (uint32_t)v;
+        return PL_OK;
     }
     return fail(err, PL_E_INVALID_ARG, k->section, k->name, "internal: unknown kind");
 }
@@ -535,6 +639,17 @@ void pl_config_defaults(pl_config *cfg)
     cfg->mailbox.commit_max_delay_ms = PL_CONFIG_DEFAULT_COMMIT_MAX_DELAY_MS;
     cfg->mailbox.expire_interval_ms = PL_CONFIG_DEFAULT_EXPIRE_INTERVAL_MS;
     cfg->server.write_timeout_ms = PL_CONFIG_DEFAULT_WRITE_TIMEOUT_MS;
+    copy_str(cfg->kt.name, sizeof cfg->kt.name, PL_CONFIG_DEFAULT_KT_NAME);
+    cfg->kt.quorum = PL_CONFIG_KT_QUORUM_ALL;
+    cfg->kt.batch_interval_ms = PL_CONFIG_DEFAULT_KT_BATCH_INTERVAL_MS;
+    cfg->kt.heartbeat_ms = PL_CONFIG_DEFAULT_KT_HEARTBEAT_MS;
+    cfg->kt.max_ahead_ms = PL_CONFIG_DEFAULT_KT_MAX_AHEAD_MS;
+    cfg->kt.max_behind_ms = PL_CONFIG_DEFAULT_KT_MAX_BEHIND_MS;
+}
+
+uint32_t pl_config_kt_quorum(const pl_config *cfg)
+{
+    return cfg->kt.quorum == PL_CONFIG_KT_QUORUM_ALL ? cfg->kt.n_witnesses : cfg->kt.quorum;
 }
 
 int pl_config_set(pl_config *cfg, const char *section, const char *key, const char *value,
@@ -636,7 +751,7 @@ static char *reader(char *str, int num, void *stream)
 
             ctx_fail(c, PL_E_INVALID_ARG,
                      "unknown section [%.*s]: expected [server], [tls], [admin], [accounts], "
-                     "[prekeys] or [mailbox]",
+                     "[prekeys], [mailbox] or [kt]",
                      n > 40 ? 40 : n, s + 1);
             return NULL;
         }
@@ -679,7 +794,7 @@ static int handler(void *user, const char *section, const char *name, const char
         return 0;
     }
     i = (size_t)(k - keys);
-    if (c->first_line[i] != 0) {
+    if (c->first_line[i] != 0 && k->kind != K_WITNESS) {
         ctx_fail(c, PL_E_INVALID_ARG, "set twice (first on line %d)", c->first_line[i]);
         copy_str(c->err->section, sizeof c->err->section, section);
         copy_str(c->err->key, sizeof c->err->key, name);
@@ -832,6 +947,38 @@ int pl_config_validate(const pl_config *cfg, pl_config_error *err)
         case K_LEVEL:
         case K_FORMAT:
             break;
+        case K_KT_NAME: {
+            const char *why;
+
+            if (strnlen(field, PL_CONFIG_KT_NAME_MAX + 1) > PL_CONFIG_KT_NAME_MAX ||
+                check_kt_name(field, &why) != PL_OK)
+                return fail(err, PL_E_INVALID_ARG, k->section, k->name, "invalid log name");
+            break;
+        }
+        case K_WITNESS:
+            if (cfg->kt.n_witnesses > PL_CONFIG_KT_MAX_WITNESSES)
+                return fail(err, PL_E_INVALID_ARG, k->section, k->name, "more than %u witnesses",
+                            PL_CONFIG_KT_MAX_WITNESSES);
+            for (uint32_t w = 0; w < cfg->kt.n_witnesses; w++) {
+                pl_note_verifier v;
+                const char *vk = cfg->kt.witness_vkeys[w];
+
+                if (pl_note_verifier_parse(vk, strnlen(vk, sizeof cfg->kt.witness_vkeys[w]), &v) !=
+                        PL_OK ||
+                    v.type != PL_NOTE_TYPE_COSIGNATURE_V1 ||
+                    strcmp(v.name, cfg->kt.witnesses[w].name) != 0 ||
+                    v.key_id != cfg->kt.witnesses[w].key_id ||
+                    memcmp(v.public_key, cfg->kt.witnesses[w].public_key, sizeof v.public_key) != 0)
+                    return fail(err, PL_E_INVALID_ARG, k->section, k->name,
+                                "witness %u is not a cosignature/v1 vkey", w + 1);
+            }
+            break;
+        case K_QUORUM:
+            if (cfg->kt.quorum != PL_CONFIG_KT_QUORUM_ALL && cfg->kt.quorum > cfg->kt.n_witnesses)
+                return fail(err, PL_E_INVALID_ARG, k->section, k->name,
+                            "%u is more than the %u configured witnesses", cfg->kt.quorum,
+                            cfg->kt.n_witnesses);
+            break;
         }
     }
     if ((unsigned)cfg->server.log_level > PL_CONFIG_LOG_DEBUG)
@@ -856,7 +1003,8 @@ int pl_config_validate(const pl_config *cfg, pl_config_error *err)
                     "set both cert_file and key_file, or neither (to use a self-signed "
                     "certificate in DATA/tls/)");
     /* DATA/tls/cert.pem must fit a path buffer. */
-    if (data_len + sizeof "/tls/cert.pem" > PL_CONFIG_PATH_MAX)
+    if (data_len + sizeof "/tls/cert.pem" > PL_CONFIG_PATH_MAX ||
+        data_len + sizeof "/kt/open.key.tmp" > PL_CONFIG_PATH_MAX)
         return fail(err, PL_E_INVALID_ARG, "server", "data_dir", "path too long");
     if ((uint64_t)cfg->server.max_envelope_bytes + PL_CONFIG_FRAME_HEADROOM >
         cfg->server.max_frame_bytes)

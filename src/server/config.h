@@ -69,6 +69,17 @@
 #define PL_CONFIG_DEFAULT_COMMIT_MAX_BATCH 256u
 #define PL_CONFIG_DEFAULT_COMMIT_MAX_DELAY_MS 2u
 #define PL_CONFIG_DEFAULT_EXPIRE_INTERVAL_MS (60u * 1000u)
+/* Key transparency (PROTOCOL.md §24, docs/SERVER.md). */
+#define PL_CONFIG_DEFAULT_KT_NAME "localhost"
+#define PL_CONFIG_DEFAULT_KT_BATCH_INTERVAL_MS 1000u
+#define PL_CONFIG_DEFAULT_KT_HEARTBEAT_MS (60u * 1000u)
+#define PL_CONFIG_DEFAULT_KT_MAX_AHEAD_MS (120u * 1000u)
+#define PL_CONFIG_DEFAULT_KT_MAX_BEHIND_MS (600u * 1000u)
+/* The log's name goes into its origin "<name>/kt/v1/<16 hex digits>" (at most 255 bytes). */
+#define PL_CONFIG_KT_NAME_MAX 232u
+#define PL_CONFIG_KT_MAX_WITNESSES 8u
+/* [kt] quorum when it is not set: every configured witness. */
+#define PL_CONFIG_KT_QUORUM_ALL UINT32_MAX
 
 typedef enum pl_config_log_level {
     PL_CONFIG_LOG_ERROR = 0,
@@ -129,6 +140,19 @@ typedef struct pl_config {
         uint64_t commit_max_delay_ms; /* ... and the longest wait for more */
         uint64_t expire_interval_ms;  /* how often retention runs */
     } mailbox;
+    struct {
+        char name[PL_CONFIG_KT_NAME_MAX + 1]; /* the origin's first part */
+        /* Witnesses' cosignature/v1 keys, as written and parsed. `witnesses` may be given on
+         * several lines (each a comma-separated list), since eight vkeys do not fit one. */
+        uint32_t n_witnesses;
+        char witness_vkeys[PL_CONFIG_KT_MAX_WITNESSES][PL_NOTE_VKEY_MAX_BYTES + 1];
+        pl_note_verifier witnesses[PL_CONFIG_KT_MAX_WITNESSES];
+        uint32_t quorum;            /* 0..n_witnesses, or PL_CONFIG_KT_QUORUM_ALL (the default) */
+        uint64_t batch_interval_ms; /* at most one log entry per interval while updates wait */
+        uint64_t heartbeat_ms;      /* an entry at least this often when idle */
+        uint64_t max_ahead_ms;      /* announced to clients: cosignature clock skew ... */
+        uint64_t max_behind_ms;     /* ... and the oldest cosignature they accept */
+    } kt;
 } pl_config;
 
 /* What went wrong and where. Strings are NUL-terminated and truncated to fit. */
@@ -178,6 +202,9 @@ PL_NODISCARD int pl_config_set(pl_config *cfg, const char *section, const char *
  * prekey maximum, data_dir leaves room for DATA/tls/... Returns PL_OK or PL_E_INVALID_ARG.
  */
 PL_NODISCARD int pl_config_validate(const pl_config *cfg, pl_config_error *err);
+
+/* The witnesses a published checkpoint needs: quorum, or n_witnesses by default. */
+uint32_t pl_config_kt_quorum(const pl_config *cfg);
 
 /*
  * Writes the TLS certificate and key paths to use: the configured ones, or

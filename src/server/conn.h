@@ -123,6 +123,8 @@ struct pl_conn {
     int backlog_pending; /* envelopes may be waiting in the store: fetch when there is room */
     int queue_empty_sent;
 
+    int kt_watch; /* KtWatch: newly signed checkpoints are pushed (handle_kt.c) */
+
     pl_conn *prev, *next; /* the server's list of connections */
 };
 

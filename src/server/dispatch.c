@@ -39,6 +39,12 @@ static const route_entry routes[] = {
     [PARLEY__REQUEST__BODY_PREKEY_STATUS] = {pl_handle_prekey_status, 1},
     [PARLEY__REQUEST__BODY_LINK_PUT] = {pl_handle_link_put, 0},
     [PARLEY__REQUEST__BODY_LINK_GET] = {pl_handle_link_get, 0},
+    [PARLEY__REQUEST__BODY_KT_CONFIG] = {pl_handle_kt_config, 0},
+    [PARLEY__REQUEST__BODY_KT_CHECKPOINT] = {pl_handle_kt_checkpoint, 0},
+    [PARLEY__REQUEST__BODY_KT_LOOKUP] = {pl_handle_kt_lookup, 0},
+    [PARLEY__REQUEST__BODY_KT_AUDIT] = {pl_handle_kt_audit, 0},
+    [PARLEY__REQUEST__BODY_KT_COSIGN] = {pl_handle_kt_cosign, 0},
+    [PARLEY__REQUEST__BODY_KT_WATCH] = {pl_handle_kt_watch, 0},
 };
 
 /* ---- Requests through the store worker ----------------------------------------------------- */

@@ -3,12 +3,17 @@
  * (PROTOCOL.md §11.3). The account key's signature is the only authority for the first
  * three, so they need no authenticated connection; the server cannot make such a
  * signature, so it cannot add a device of its own.
+ *
+ * Each of the three carries the account's next state (§24.3, kt_account.h), checked on the
+ * store thread against the account's last one; the device change and the state (pending
+ * for the key-transparency log) are committed in one store group, before the answer.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
 #include "handlers.h"
+#include "kt_account.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
@@ -19,8 +24,11 @@ typedef struct account_rq {
     uint8_t account_key[PL_PUBKEY_BYTES];
     pl_store_device device;                        /* RegisterAccount, AddDevice */
     uint32_t device_id;                            /* RemoveDevice */
-    pl_store_device devices[PL_STORE_DEVICES_MAX]; /* ListDevices */
+    pl_store_device devices[PL_STORE_DEVICES_MAX]; /* ListDevices; the legacy state check */
     size_t n_devices;
+    pl_account_state next;    /* the request's account state, parsed */
+    pl_store_kt_version last; /* the account's last state (ListDevices: the answer) */
+    int has_last;
 } account_rq;
 
 #define ST(x) PARLEY__STATUS_CODE__STATUS_##x
@@ -46,6 +54,52 @@ static int take_record(account_rq *a, const uint8_t *record, size_t len,
     return 1;
 }
 
+/* Parses the request's account state into a->next. Returns 1, or 0 with the refusal. */
+static int take_state(account_rq *a, ProtobufCBinaryData state)
+{
+    const char *why = "";
+    Parley__StatusCode st = pl_kt_state_parse(state.data, state.len, &a->next, &why);
+
+    if (st != ST(OK)) {
+        pl_request_fail(&a->rq, st, why);
+        return 0;
+    }
+    return 1;
+}
+
+/* Checks a->next against the account's last state (read here) for a change that adds
+ * add_record (or removes remove_id). Returns 1, or 0 with the refusal recorded. */
+static int check_change(account_rq *a, pl_store *s, const uint8_t account_key[PL_PUBKEY_BYTES],
+                        const uint8_t *add_record, uint32_t add_id, uint32_t remove_id)
+{
+    const char *why = "";
+    Parley__StatusCode st;
+    int r = pl_store_kt_version_get(s, a->username, UINT32_MAX, UINT64_MAX, &a->last);
+
+    a->n_devices = 0;
+    if (r == PL_STORE_E_NOT_FOUND)
+        r = pl_store_device_list(s, a->username, a->devices, &a->n_devices);
+    else
+        a->has_last = r == PL_STORE_OK;
+    if (r != PL_STORE_OK) {
+        pl_request_fail(&a->rq, ST(INTERNAL), pl_store_strerror(r));
+        return 0;
+    }
+    st = pl_kt_state_check_change(a->has_last ? &a->last : NULL, account_key, a->devices,
+                                  a->n_devices, &a->next, add_record, add_id, remove_id, &why);
+    if (st != ST(OK)) {
+        pl_request_fail(&a->rq, st, why);
+        return 0;
+    }
+    return 1;
+}
+
+/* Adds the request's state as the label's next version, pending for the log. */
+static int add_state(account_rq *a, pl_store *s, ProtobufCBinaryData state)
+{
+    return pl_store_kt_state_add(s, a->username, a->next.seq, state.data, state.len);
+}
+
 /* Answers an Empty success (or the recorded refusal), with a log line and a metric. */
 static void finish_empty(pl_job *job, int body_case, const char *event, enum pl_metric_counter m,
                          uint32_t device_id)
@@ -58,6 +112,8 @@ static void finish_empty(pl_job *job, int body_case, const char *event, enum pl_
     pl_response_ok(&resp, &st, a->rq.id, body_case, &empty);
     if (!job->commit_failed && a->rq.status == ST(OK)) {
         pl_metrics_inc(m);
+        pl_metrics_inc(PL_M_KT_STATES_ACCEPTED);
+        pl_metrics_gauge_add(PL_G_KT_PENDING, 1);
         pl_log(PL_CONFIG_LOG_INFO, event, PL_LOG_U64("conn", a->rq.conn->id),
                PL_LOG_STR("user", a->username), PL_LOG_U64("device", device_id));
     }
@@ -87,13 +143,25 @@ static account_rq *new_rq(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, si
 static void register_run(pl_job *job, pl_store *s)
 {
     account_rq *a = (account_rq *)job;
+    ProtobufCBinaryData state = a->rq.frame->request->register_account->account_state;
+    const char *why = "";
+    Parley__StatusCode st;
     int r;
 
+    if (!take_state(a, state))
+        return;
+    if ((st = pl_kt_state_check_register(&a->next, a->account_key, a->device.record, &why)) !=
+        ST(OK)) {
+        pl_request_fail(&a->rq, st, why);
+        return;
+    }
     a->device.created_at_ms = pl_clock_now_ms();
     if ((r = pl_store_group_begin(s)) == PL_STORE_OK) {
         r = pl_store_account_create(s, a->username, a->account_key, a->device.created_at_ms);
         if (r == PL_STORE_OK)
             r = pl_store_device_add(s, a->username, &a->device);
+        if (r == PL_STORE_OK)
+            r = add_state(a, s, state);
         (void)pl_store_group_end(s, r == PL_STORE_OK);
     }
     if (r != PL_STORE_OK)
@@ -147,8 +215,25 @@ static void add_run(pl_job *job, pl_store *s)
     /* Verified here, on the store thread, against the key the store holds. */
     if (!take_record(a, m->device_record.data, m->device_record.len, acct.account_key))
         return;
+    /* A taken id is refused as such before the state is looked at (no state can list it). */
+    if ((r = pl_store_device_get(s, a->username, a->device.device_id, &a->devices[0])) !=
+        PL_STORE_E_NOT_FOUND) {
+        pl_request_fail(&a->rq, r == PL_STORE_OK ? ST(DEVICE_EXISTS) : ST(INTERNAL),
+                        r == PL_STORE_OK ? "the device id is in use or was removed"
+                                         : pl_store_strerror(r));
+        return;
+    }
+    if (!take_state(a, m->account_state) ||
+        !check_change(a, s, acct.account_key, a->device.record, a->device.device_id, 0))
+        return;
     a->device.created_at_ms = pl_clock_now_ms();
-    if ((r = pl_store_device_add(s, a->username, &a->device)) != PL_STORE_OK)
+    if ((r = pl_store_group_begin(s)) == PL_STORE_OK) {
+        r = pl_store_device_add(s, a->username, &a->device);
+        if (r == PL_STORE_OK)
+            r = add_state(a, s, m->account_state);
+        (void)pl_store_group_end(s, r == PL_STORE_OK);
+    }
+    if (r != PL_STORE_OK)
         pl_request_fail(&a->rq, pl_status_from_store(r, ST(DEVICE_EXISTS), ST(TOO_MANY_DEVICES)),
                         r == PL_STORE_E_EXISTS  ? "the device id is in use or was removed"
                         : r == PL_STORE_E_LIMIT ? "the account has the most devices allowed"
@@ -189,7 +274,16 @@ static void remove_run(pl_job *job, pl_store *s)
                         "the removal does not verify under the account key");
         return;
     }
-    if ((r = pl_store_device_remove(s, a->username, a->device_id)) != PL_STORE_OK)
+    if (!take_state(a, m->account_state) ||
+        !check_change(a, s, acct.account_key, NULL, 0, a->device_id))
+        return;
+    if ((r = pl_store_group_begin(s)) == PL_STORE_OK) {
+        r = pl_store_device_remove(s, a->username, a->device_id);
+        if (r == PL_STORE_OK)
+            r = add_state(a, s, m->account_state);
+        (void)pl_store_group_end(s, r == PL_STORE_OK);
+    }
+    if (r != PL_STORE_OK)
         pl_request_fail(&a->rq, pl_status_from_store(r, ST(INTERNAL), ST(INTERNAL)),
                         r == PL_STORE_E_NOT_FOUND ? "no such device" : pl_store_strerror(r));
 }
@@ -233,6 +327,12 @@ static void list_run(pl_job *job, pl_store *s)
         return;
     }
     memcpy(a->account_key, acct.account_key, PL_PUBKEY_BYTES);
+    /* The last accepted state, so a device can build the next one (an account registered
+     * before states were kept has none). */
+    r = pl_store_kt_version_get(s, a->username, UINT32_MAX, UINT64_MAX, &a->last);
+    a->has_last = r == PL_STORE_OK;
+    if (r != PL_STORE_OK && r != PL_STORE_E_NOT_FOUND)
+        pl_request_fail(&a->rq, ST(INTERNAL), pl_store_strerror(r));
 }
 
 static void list_done(pl_job *job)
@@ -251,6 +351,10 @@ static void list_done(pl_job *job)
     list.account_key.len = PL_PUBKEY_BYTES;
     list.device_records = records;
     list.n_device_records = a->n_devices;
+    if (a->has_last) {
+        list.account_state.data = a->last.state;
+        list.account_state.len = a->last.state_len;
+    }
     pl_response_ok(&resp, &st, a->rq.id, PARLEY__RESPONSE__BODY_LIST_DEVICES, &list);
     pl_request_finish(&a->rq, &resp);
 }

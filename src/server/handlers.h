@@ -8,6 +8,8 @@
  *   handle_send.c      Send (device-set check, deduplication, durable append, live push)
  *   handle_mailbox.c   Ack, and pushing a device's mailbox (backlog after auth, resume)
  *   handle_link.c      LinkPut, LinkGet (the device-link rendezvous, in memory, no store)
+ *   handle_kt.c        KtConfigGet, KtCheckpointGet, KtLookup, KtAuditGet, KtCosign, KtWatch,
+ *                      and the key-transparency sequencer's timer
  *
  * A handler is called on the loop thread with a validated request (frame.h has checked
  * presence, lengths and counts), a reserved reply slot, and ownership of the decoded frame.
@@ -102,6 +104,15 @@ void pl_handle_ack(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
 void pl_handle_ping(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
 void pl_handle_link_put(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
 void pl_handle_link_get(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+void pl_handle_kt_config(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+void pl_handle_kt_checkpoint(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+void pl_handle_kt_lookup(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+void pl_handle_kt_audit(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+void pl_handle_kt_cosign(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+void pl_handle_kt_watch(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+
+/* The sequencer's timer (server.c): one step job unless one is in flight (handle_kt.c). */
+void pl_kt_tick(pl_server *srv);
 
 /* ---- Mailbox delivery (handle_mailbox.c) --------------------------------------------------- */
 

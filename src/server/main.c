@@ -18,6 +18,8 @@
 
 #include "clock.h"
 #include "config.h"
+#include "kt_keys.h"
+#include "kt_log.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -116,7 +118,9 @@ int main(int argc, char **argv)
     pl_store_options so;
     pl_tls_ctx *tls = NULL;
     pl_store *store = NULL;
-    int check = 0, o, r;
+    pl_kt_keys *keys = NULL;
+    pl_kt_log *kt = NULL;
+    int check = 0, o, r, created = 0;
 
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
@@ -196,5 +200,22 @@ int main(int argc, char **argv)
         pl_tls_ctx_free(tls);
         return 1;
     }
-    return pl_server_run(&cfg, store, tls);
+    /* Key transparency (PROTOCOL.md §24): keys, then the log rebuilt from the store. */
+    if (pl_kt_keys_load(&keys, cfg.server.data_dir, cfg.kt.name, &created, err, sizeof err) != 0 ||
+        pl_kt_log_open(&kt, &cfg, keys, store, err, sizeof err) != 0) {
+        fprintf(stderr, "parleyd: %s\n", err);
+        pl_store_close(store);
+        pl_tls_ctx_free(tls);
+        return 1;
+    }
+    if (created)
+        pl_log(PL_CONFIG_LOG_INFO, "created the key-transparency keys in DATA/kt; back them up");
+    pl_log(PL_CONFIG_LOG_INFO, "key-transparency log",
+           PL_LOG_STR("origin", pl_kt_log_keys(kt)->origin),
+           PL_LOG_STR("vkey", pl_kt_log_keys(kt)->log_vkey),
+           PL_LOG_U64("size", pl_kt_log_signed_size(kt)),
+           PL_LOG_U64("published", pl_kt_log_published_size(kt)),
+           PL_LOG_U64("witnesses", cfg.kt.n_witnesses),
+           PL_LOG_U64("quorum", pl_config_kt_quorum(&cfg)));
+    return pl_server_run(&cfg, store, tls, kt);
 }

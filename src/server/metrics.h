@@ -57,7 +57,12 @@
     XX(FRAMES_SENT, "parleyd_frames_sent_total", "Frames sent to clients.")                        \
     XX(TLS_RELOADS, "parleyd_tls_reloads_total", "TLS certificate reloads that succeeded.")        \
     XX(TLS_RELOAD_FAILURES, "parleyd_tls_reload_failures_total",                                   \
-       "TLS certificate reloads that failed (the old certificate stays).")
+       "TLS certificate reloads that failed (the old certificate stays).")                         \
+    XX(KT_STATES_ACCEPTED, "parleyd_kt_states_accepted_total",                                     \
+       "Account states accepted and waiting for the key-transparency log.")                        \
+    XX(KT_VERSIONS_LOGGED, "parleyd_kt_versions_logged_total",                                     \
+       "Label-versions added to the key-transparency log.")                                        \
+    XX(KT_COSIGNATURES, "parleyd_kt_cosignatures_total", "Witness cosignatures accepted.")
 
 /* XX(ID, name, help): the gauges, int64. */
 #define PL_METRICS_GAUGES(XX)                                                                      \
@@ -68,7 +73,12 @@
        "Envelopes waiting for the next group commit.")                                             \
     XX(READY, "parleyd_ready", "1 when the server accepts clients, else 0.")                       \
     XX(START_TIME_SECONDS, "parleyd_start_time_seconds",                                           \
-       "Start time of the process in seconds since the Unix epoch.")
+       "Start time of the process in seconds since the Unix epoch.")                               \
+    XX(KT_SIGNED_SIZE, "parleyd_kt_entries", "Entries in the key-transparency log (signed).")      \
+    XX(KT_PUBLISHED_SIZE, "parleyd_kt_published_size",                                             \
+       "Size of the newest published (cosigned) key-transparency checkpoint.")                     \
+    XX(KT_PENDING, "parleyd_kt_pending_updates",                                                   \
+       "Accepted account states not yet in a log entry (counted since start).")
 
 enum pl_metric_counter {
 #define PL__METRICS_COUNTER_ENUM(id, name, help) PL_M_##id,

@@ -220,6 +220,7 @@ static void drain_step(uv_timer_t *t)
     uv_timer_stop(t);
     close_handle((uv_handle_t *)&srv->sweep_timer);
     close_handle((uv_handle_t *)&srv->expire_timer);
+    close_handle((uv_handle_t *)&srv->kt_timer);
     close_handle((uv_handle_t *)&srv->sig_hup);
     close_handle((uv_handle_t *)&srv->sig_term);
     close_handle((uv_handle_t *)&srv->sig_int);
@@ -333,7 +334,12 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-int pl_server_run(const pl_config *cfg, pl_store *store, pl_tls_ctx *tls)
+static void on_kt_timer(uv_timer_t *t)
+{
+    pl_kt_tick(t->data);
+}
+
+int pl_server_run(const pl_config *cfg, pl_store *store, pl_tls_ctx *tls, pl_kt_log *kt)
 {
     pl_server *srv = calloc(1, sizeof *srv);
     uv_loop_t loop;
@@ -343,11 +349,13 @@ int pl_server_run(const pl_config *cfg, pl_store *store, pl_tls_ctx *tls)
         free(srv);
         pl_store_close(store);
         pl_tls_ctx_free(tls);
+        pl_kt_log_free(kt);
         return 1;
     }
     srv->loop = &loop;
     srv->cfg = *cfg;
     srv->tls = tls;
+    srv->kt = kt;
     if (pl_registry_init(&srv->registry) != 0 ||
         pl_addr_limit_init(&srv->registrations, cfg->accounts.registrations_per_address_per_minute,
                            60ull * 1000000000u) != 0 ||
@@ -382,7 +390,10 @@ int pl_server_run(const pl_config *cfg, pl_store *store, pl_tls_ctx *tls)
     uv_check_start(&srv->flush_check, on_flush_check);
     uv_timer_init(&loop, &srv->sweep_timer);
     uv_timer_init(&loop, &srv->expire_timer);
-    srv->sweep_timer.data = srv->expire_timer.data = srv;
+    uv_timer_init(&loop, &srv->kt_timer);
+    srv->sweep_timer.data = srv->expire_timer.data = srv->kt_timer.data = srv;
+    /* The first step at once: an empty log gets its first entry and checkpoint. */
+    uv_timer_start(&srv->kt_timer, on_kt_timer, 0, cfg->kt.batch_interval_ms);
     uv_timer_start(&srv->sweep_timer, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
     uv_timer_start(&srv->expire_timer, on_expire_timer, cfg->mailbox.expire_interval_ms,
                    cfg->mailbox.expire_interval_ms);
@@ -427,6 +438,7 @@ out:
     pl_link_table_free(&srv->links);
     pl_addr_limit_free(&srv->link_puts);
     pl_tls_ctx_free(srv->tls);
+    pl_kt_log_free(srv->kt);
     free(srv);
     return r;
 }

@@ -22,6 +22,7 @@
 #include "addr_limit.h"
 #include "config.h"
 #include "conn.h"
+#include "kt_log.h"
 #include "link_table.h"
 #include "registry.h"
 #include "store.h"
@@ -59,6 +60,9 @@ struct pl_server {
     uv_tcp_t listener;
     uv_timer_t sweep_timer;  /* once a second: connection timeouts, expired links */
     uv_timer_t expire_timer; /* retention sweeps */
+    pl_kt_log *kt;           /* the key-transparency log; its state is the worker's */
+    uv_timer_t kt_timer;     /* the sequencer, every [kt] batch_interval */
+    int kt_step_running;
     uv_signal_t sig_hup, sig_term, sig_int;
     struct pl_admin_http *admin;
     uv_check_t flush_check; /* end of each loop iteration: pl_conn_flush_all */
@@ -79,12 +83,12 @@ struct pl_server {
 };
 
 /*
- * Runs the server until it has drained. Takes ownership of store and tls. Writes
+ * Runs the server until it has drained. Takes ownership of store, tls and kt. Writes
  * DATA/parleyd.addr (the bound addresses) once listening, removes it at exit, and tells
  * systemd READY=1 / STOPPING=1 when started by it. Returns the process exit code: 0 after a
  * clean drain, 1 if start-up failed (logged).
  */
-int pl_server_run(const pl_config *cfg, pl_store *store, pl_tls_ctx *tls);
+int pl_server_run(const pl_config *cfg, pl_store *store, pl_tls_ctx *tls, pl_kt_log *kt);
 
 /* Called by conn.c when a connection is fully closed (removes it from the list). */
 void pl_server_conn_closed(pl_server *srv, pl_conn *c);

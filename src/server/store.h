@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parley/account_state.h"
 #include "parley/defs.h"
 
 /* XX(name, value, message). Values are stable; new codes are appended. */
@@ -154,6 +155,51 @@ typedef struct pl_store_envelope {
     const uint8_t *client_message_id;
 } pl_store_envelope;
 
+/* ---- Key transparency records (PROTOCOL.md §23-§24) ---------------------------------------- */
+
+#define PL_STORE_KT_HASH_BYTES 32u
+#define PL_STORE_KT_VRF_PROOF_BYTES 80u
+
+/*
+ * One label-version: an account state the server accepted (pending until a log entry holds
+ * it). The label is the username. The store keeps the bytes; the KT log checks them.
+ */
+typedef struct pl_store_kt_version {
+    char label[PL_STORE_USERNAME_MAX + 1];
+    uint32_t version; /* the state's seq */
+    uint8_t state[PL_ACCOUNT_STATE_MAX_BYTES];
+    size_t state_len;
+    int64_t position; /* the log entry that added it; -1 while pending */
+    /* Set by pl_store_kt_entry_append; zero while pending. */
+    uint8_t vrf_out[PL_STORE_KT_HASH_BYTES];
+    uint8_t vrf_proof[PL_STORE_KT_VRF_PROOF_BYTES];
+    uint8_t next_vrf_proof[PL_STORE_KT_VRF_PROOF_BYTES]; /* of (label, version + 1) */
+    uint8_t commitment[PL_STORE_KT_HASH_BYTES];
+} pl_store_kt_version;
+
+/* One log entry with its signed checkpoint. Pointers are valid only during a callback (or,
+ * on append, are the caller's). */
+typedef struct pl_store_kt_entry {
+    uint64_t position;
+    uint64_t timestamp_ms;
+    uint8_t prefix_root[PL_STORE_KT_HASH_BYTES];
+    const char *checkpoint; /* the signed note of size position + 1, log signature only */
+    size_t checkpoint_len;
+    const char *published; /* the same note with its cosignatures once published; else NULL */
+    size_t published_len;
+} pl_store_kt_entry;
+
+/* Called for each entry in position order; return 0 to go on, non-zero to stop. */
+typedef int (*pl_store_kt_entry_cb)(void *ctx, const pl_store_kt_entry *e);
+/* Called for each leaf (vrf_out, commitment) of the entries asked for, by position, then
+ * vrf_out ascending. */
+typedef int (*pl_store_kt_leaf_cb)(void *ctx, uint64_t position,
+                                   const uint8_t vrf_out[PL_STORE_KT_HASH_BYTES],
+                                   const uint8_t commitment[PL_STORE_KT_HASH_BYTES]);
+/* Called for each stored cosignature line of one checkpoint size. */
+typedef int (*pl_store_kt_cosig_cb)(void *ctx, const char *witness, const char *line,
+                                    size_t line_len);
+
 /* Called for each fetched envelope in seq order; return 0 to go on, non-zero to stop. */
 typedef int (*pl_store_envelope_cb)(void *ctx, const pl_store_envelope *env);
 /* Called after each committed expiry chunk, once per device that lost envelopes. */
@@ -198,6 +244,19 @@ struct pl_store_ops {
     int (*send_record)(pl_store *s, const char *sender, uint32_t sender_device,
                        const uint8_t client_message_id[PL_STORE_CLIENT_MESSAGE_ID_BYTES],
                        uint64_t now_ms, uint64_t *first_ts_ms);
+    int (*kt_state_add)(pl_store *s, const char *username, uint32_t version, const uint8_t *state,
+                        size_t len);
+    int (*kt_version_get)(pl_store *s, const char *username, uint32_t version,
+                          uint64_t below_position, pl_store_kt_version *out);
+    int (*kt_pending)(pl_store *s, pl_store_kt_version *out, size_t max, size_t *n);
+    int (*kt_entry_append)(pl_store *s, const pl_store_kt_entry *e,
+                           const pl_store_kt_version *added, size_t n);
+    int (*kt_entry_publish)(pl_store *s, uint64_t position, const char *note, size_t len);
+    int (*kt_entries)(pl_store *s, uint64_t from, uint64_t max, pl_store_kt_entry_cb cb, void *ctx);
+    int (*kt_leaves)(pl_store *s, uint64_t from, uint64_t to, pl_store_kt_leaf_cb cb, void *ctx);
+    int (*kt_cosignature_put)(pl_store *s, uint64_t size, const char *witness, const char *line,
+                              size_t len);
+    int (*kt_cosignatures)(pl_store *s, uint64_t size, pl_store_kt_cosig_cb cb, void *ctx);
     int (*batch_begin)(pl_store *s);
     int (*batch_commit)(pl_store *s);
     void (*batch_rollback)(pl_store *s);
@@ -453,6 +512,96 @@ pl_store_send_record(pl_store *s, const char *sender, uint32_t sender_device,
                      uint64_t now_ms, uint64_t *first_ts_ms)
 {
     return s->ops->send_record(s, sender, sender_device, client_message_id, now_ms, first_ts_ms);
+}
+
+/* ---- Key transparency --------------------------------------------------------------------- */
+
+/*
+ * Records version `version` of the label `username` with its encoded account state
+ * state[0..len) (1..PL_ACCOUNT_STATE_MAX_BYTES), pending until a log entry takes it. The KT
+ * log has checked the state; the store keeps it. Returns PL_STORE_OK, PL_STORE_E_EXISTS (the
+ * label has this version already) or PL_STORE_E_INVALID_ARG.
+ */
+static inline PL_NODISCARD int pl_store_kt_state_add(pl_store *s, const char *username,
+                                                     uint32_t version, const uint8_t *state,
+                                                     size_t len)
+{
+    return s->ops->kt_state_add(s, username, version, state, len);
+}
+
+/*
+ * Fills *out with one version of the label: with version UINT32_MAX, the highest version,
+ * pending or logged, when below_position is UINT64_MAX (the account's last accepted state),
+ * else the highest version logged at a position below below_position; with another
+ * version, that version if it was logged below below_position (or at all, for UINT64_MAX).
+ * Returns PL_STORE_OK, PL_STORE_E_NOT_FOUND, or PL_STORE_E_CORRUPT for a damaged row.
+ */
+static inline PL_NODISCARD int pl_store_kt_version_get(pl_store *s, const char *username,
+                                                       uint32_t version, uint64_t below_position,
+                                                       pl_store_kt_version *out)
+{
+    return s->ops->kt_version_get(s, username, version, below_position, out);
+}
+
+/* Writes up to max pending versions to out[0..*n), in the order they were accepted.
+ * Returns PL_STORE_OK or an error (PL_STORE_E_CORRUPT for a damaged row). */
+static inline PL_NODISCARD int pl_store_kt_pending(pl_store *s, pl_store_kt_version *out,
+                                                   size_t max, size_t *n)
+{
+    return s->ops->kt_pending(s, out, max, n);
+}
+
+/*
+ * Appends log entry e (position must be the next one: 0, then the last + 1) with its signed
+ * checkpoint and marks the pending versions added[0..n) as logged there, with their VRF
+ * outputs, proofs and commitments, all or nothing. Returns PL_STORE_OK, PL_STORE_E_EXISTS
+ * (the position is taken), PL_STORE_E_NOT_FOUND (a version is not pending) or
+ * PL_STORE_E_INVALID_ARG.
+ */
+static inline PL_NODISCARD int pl_store_kt_entry_append(pl_store *s, const pl_store_kt_entry *e,
+                                                        const pl_store_kt_version *added, size_t n)
+{
+    return s->ops->kt_entry_append(s, e, added, n);
+}
+
+/* Stores note[0..len) as the published form (with cosignatures) of the entry at position,
+ * replacing any earlier one. PL_STORE_OK or PL_STORE_E_NOT_FOUND. */
+static inline PL_NODISCARD int pl_store_kt_entry_publish(pl_store *s, uint64_t position,
+                                                         const char *note, size_t len)
+{
+    return s->ops->kt_entry_publish(s, position, note, len);
+}
+
+/* Calls cb for the entries at positions from .. from + max - 1 that exist, in order.
+ * PL_STORE_OK or an error. cb must not call into the same handle. */
+static inline PL_NODISCARD int pl_store_kt_entries(pl_store *s, uint64_t from, uint64_t max,
+                                                   pl_store_kt_entry_cb cb, void *ctx)
+{
+    return s->ops->kt_entries(s, from, max, cb, ctx);
+}
+
+/* Calls cb for every leaf added by the entries at positions from .. to - 1, by position then
+ * vrf_out. PL_STORE_OK or an error (PL_STORE_E_CORRUPT for a damaged row). */
+static inline PL_NODISCARD int pl_store_kt_leaves(pl_store *s, uint64_t from, uint64_t to,
+                                                  pl_store_kt_leaf_cb cb, void *ctx)
+{
+    return s->ops->kt_leaves(s, from, to, cb, ctx);
+}
+
+/* Stores witness `witness`'s cosignature line[0..len) of the checkpoint of `size`,
+ * replacing its earlier one for that size. PL_STORE_OK or an error. */
+static inline PL_NODISCARD int pl_store_kt_cosignature_put(pl_store *s, uint64_t size,
+                                                           const char *witness, const char *line,
+                                                           size_t len)
+{
+    return s->ops->kt_cosignature_put(s, size, witness, line, len);
+}
+
+/* Calls cb for each cosignature stored for the checkpoint of `size`. */
+static inline PL_NODISCARD int pl_store_kt_cosignatures(pl_store *s, uint64_t size,
+                                                        pl_store_kt_cosig_cb cb, void *ctx)
+{
+    return s->ops->kt_cosignatures(s, size, cb, ctx);
 }
 
 /* ---- Batches ----------------------------------------------------------------------------- */

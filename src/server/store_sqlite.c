@@ -33,6 +33,13 @@
  * keeps its id so it is never handed out again.
  * Version 2 added removed_devices, sent_messages and envelopes.client_message_id (16 zero
  * bytes for envelopes stored before).
+ * Version 3 added key transparency (store_sqlite_kt.c; research note §3.7, adapted):
+ *   kt_versions(id, label, version, state, position, vrf_out, vrf_proof, next_vrf_proof,
+ *           commitment)   UNIQUE(label, version); position NULL while pending
+ *   kt_entries(position PRIMARY KEY, timestamp, prefix_root, checkpoint, published)
+ *   kt_cosignatures(size, witness, line)   PRIMARY KEY(size, witness)
+ * The prefix tree and the log's interior hashes are not stored: parleyd rebuilds them in
+ * memory from kt_versions and kt_entries at start.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,7 +52,7 @@
 #include "store_sqlite_internal.h"
 
 #define SQ_APPLICATION_ID 0x506c7944 /* "PlyD" */
-#define SQ_SCHEMA_VERSION 2
+#define SQ_SCHEMA_VERSION 3
 
 /* migrations[i] takes the schema from version i to i + 1. Append; never edit. */
 static const char *const migrations[SQ_SCHEMA_VERSION] = {
@@ -77,6 +84,17 @@ static const char *const migrations[SQ_SCHEMA_VERSION] = {
     " first_ts INTEGER NOT NULL, PRIMARY KEY(device_ref, client_message_id)) STRICT,"
     " WITHOUT ROWID;"
     "CREATE INDEX sent_messages_by_time ON sent_messages(first_ts);",
+    /* 2 -> 3: key transparency (PROTOCOL.md §23-§24). */
+    "CREATE TABLE kt_versions(id INTEGER PRIMARY KEY, label TEXT NOT NULL,"
+    " version INTEGER NOT NULL, state BLOB NOT NULL, position INTEGER, vrf_out BLOB,"
+    " vrf_proof BLOB, next_vrf_proof BLOB, commitment BLOB, UNIQUE(label, version)) STRICT;"
+    "CREATE INDEX kt_versions_pending ON kt_versions(id) WHERE position IS NULL;"
+    "CREATE INDEX kt_versions_by_position ON kt_versions(position, vrf_out)"
+    " WHERE position IS NOT NULL;"
+    "CREATE TABLE kt_entries(position INTEGER PRIMARY KEY, timestamp INTEGER NOT NULL,"
+    " prefix_root BLOB NOT NULL, checkpoint TEXT NOT NULL, published TEXT) STRICT;"
+    "CREATE TABLE kt_cosignatures(size INTEGER NOT NULL, witness TEXT NOT NULL,"
+    " line TEXT NOT NULL, PRIMARY KEY(size, witness)) STRICT, WITHOUT ROWID;",
 };
 
 static const char *const stmt_sql[PL__SQ_STMT_COUNT] = {
@@ -894,6 +912,15 @@ static const struct pl_store_ops sq_ops = {
     .mailbox_count = pl__sq_mailbox_count,
     .mailbox_expire = pl__sq_mailbox_expire,
     .send_record = pl__sq_send_record,
+    .kt_state_add = pl__sq_kt_state_add,
+    .kt_version_get = pl__sq_kt_version_get,
+    .kt_pending = pl__sq_kt_pending,
+    .kt_entry_append = pl__sq_kt_entry_append,
+    .kt_entry_publish = pl__sq_kt_entry_publish,
+    .kt_entries = pl__sq_kt_entries,
+    .kt_leaves = pl__sq_kt_leaves,
+    .kt_cosignature_put = pl__sq_kt_cosignature_put,
+    .kt_cosignatures = pl__sq_kt_cosignatures,
     .batch_begin = sq_batch_begin,
     .batch_commit = sq_batch_commit,
     .batch_rollback = sq_batch_rollback,

@@ -78,7 +78,33 @@
     /* DELETE ... LIMIT needs a compile-time option; a row-value IN does the same. */              \
     XX(SEND_PRUNE, "DELETE FROM sent_messages WHERE (device_ref, client_message_id) IN"            \
                    " (SELECT device_ref, client_message_id FROM sent_messages"                     \
-                   " INDEXED BY sent_messages_by_time WHERE first_ts < ?1 LIMIT ?2)")
+                   " INDEXED BY sent_messages_by_time WHERE first_ts < ?1 LIMIT ?2)")              \
+    XX(KT_STATE_INSERT, "INSERT INTO kt_versions(label, version, state) VALUES (?1, ?2, ?3)")      \
+    XX(KT_VERSION_LAST, "SELECT label, version, state, position, vrf_out, vrf_proof,"              \
+                        " next_vrf_proof, commitment FROM kt_versions WHERE label = ?1"            \
+                        " ORDER BY version DESC LIMIT 1")                                          \
+    XX(KT_VERSION_LAST_BELOW, "SELECT label, version, state, position, vrf_out, vrf_proof,"        \
+                              " next_vrf_proof, commitment FROM kt_versions WHERE label = ?1"      \
+                              " AND position < ?2 ORDER BY version DESC LIMIT 1")                  \
+    XX(KT_VERSION_ONE, "SELECT label, version, state, position, vrf_out, vrf_proof,"               \
+                       " next_vrf_proof, commitment FROM kt_versions WHERE label = ?1"             \
+                       " AND version = ?2 AND (?3 < 0 OR position < ?3)")                          \
+    XX(KT_PENDING, "SELECT label, version, state, position, vrf_out, vrf_proof, next_vrf_proof,"   \
+                   " commitment FROM kt_versions WHERE position IS NULL ORDER BY id LIMIT ?1")     \
+    XX(KT_ENTRY_INSERT, "INSERT INTO kt_entries(position, timestamp, prefix_root, checkpoint)"     \
+                        " VALUES (?1, ?2, ?3, ?4)")                                                \
+    XX(KT_ENTRY_NEXT, "SELECT coalesce(max(position) + 1, 0) FROM kt_entries")                     \
+    XX(KT_VERSION_LOG, "UPDATE kt_versions SET position = ?3, vrf_out = ?4, vrf_proof = ?5,"       \
+                       " next_vrf_proof = ?6, commitment = ?7"                                     \
+                       " WHERE label = ?1 AND version = ?2 AND position IS NULL")                  \
+    XX(KT_ENTRY_PUBLISH, "UPDATE kt_entries SET published = ?2 WHERE position = ?1")               \
+    XX(KT_ENTRIES, "SELECT position, timestamp, prefix_root, checkpoint, published"                \
+                   " FROM kt_entries WHERE position >= ?1 ORDER BY position LIMIT ?2")             \
+    XX(KT_LEAVES, "SELECT position, vrf_out, commitment FROM kt_versions"                          \
+                  " WHERE position >= ?1 AND position < ?2 ORDER BY position, vrf_out")            \
+    XX(KT_COSIG_PUT, "INSERT OR REPLACE INTO kt_cosignatures(size, witness, line)"                 \
+                     " VALUES (?1, ?2, ?3)")                                                       \
+    XX(KT_COSIGS, "SELECT witness, line FROM kt_cosignatures WHERE size = ?1 ORDER BY witness")
 
 enum pl__sq_stmt_id {
 #define PL__SQ_STMT_ENUM(id, sql) PL__SQ_##id,
@@ -138,6 +164,22 @@ int pl__sq_mailbox_count(pl_store *store, const char *username, uint32_t device_
                          uint64_t *count);
 int pl__sq_mailbox_expire(pl_store *store, uint64_t now_ms, pl_store_expire_cb cb, void *ctx,
                           uint64_t *expired);
+/* Key transparency (store_sqlite_kt.c), with the contracts of their store.h wrappers. */
+int pl__sq_kt_state_add(pl_store *store, const char *username, uint32_t version,
+                        const uint8_t *state, size_t len);
+int pl__sq_kt_version_get(pl_store *store, const char *username, uint32_t version,
+                          uint64_t below_position, pl_store_kt_version *out);
+int pl__sq_kt_pending(pl_store *store, pl_store_kt_version *out, size_t max, size_t *n);
+int pl__sq_kt_entry_append(pl_store *store, const pl_store_kt_entry *e,
+                           const pl_store_kt_version *added, size_t n);
+int pl__sq_kt_entry_publish(pl_store *store, uint64_t position, const char *note, size_t len);
+int pl__sq_kt_entries(pl_store *store, uint64_t from, uint64_t max, pl_store_kt_entry_cb cb,
+                      void *ctx);
+int pl__sq_kt_leaves(pl_store *store, uint64_t from, uint64_t to, pl_store_kt_leaf_cb cb,
+                     void *ctx);
+int pl__sq_kt_cosignature_put(pl_store *store, uint64_t size, const char *witness, const char *line,
+                              size_t len);
+int pl__sq_kt_cosignatures(pl_store *store, uint64_t size, pl_store_kt_cosig_cb cb, void *ctx);
 int pl__sq_send_record(pl_store *store, const char *sender, uint32_t sender_device,
                        const uint8_t client_message_id[PL_STORE_CLIENT_MESSAGE_ID_BYTES],
                        uint64_t now_ms, uint64_t *first_ts_ms);

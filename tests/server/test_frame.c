@@ -52,6 +52,12 @@ typedef struct client_msg {
     Parley__PrekeyStatus pks;
     Parley__LinkPut lput;
     Parley__LinkGet lget;
+    Parley__KtConfigGet ktc;
+    Parley__KtCheckpointGet ktp;
+    Parley__KtLookup ktl;
+    Parley__KtAuditGet kta;
+    Parley__KtCosign kts;
+    Parley__KtWatch ktw;
 } client_msg;
 
 /* The request bodies, in field order; 0 is Hello. */
@@ -71,6 +77,12 @@ static const Parley__Request__BodyCase request_kinds[] = {
     PARLEY__REQUEST__BODY_PREKEY_STATUS,
     PARLEY__REQUEST__BODY_LINK_PUT,
     PARLEY__REQUEST__BODY_LINK_GET,
+    PARLEY__REQUEST__BODY_KT_CONFIG,
+    PARLEY__REQUEST__BODY_KT_CHECKPOINT,
+    PARLEY__REQUEST__BODY_KT_LOOKUP,
+    PARLEY__REQUEST__BODY_KT_AUDIT,
+    PARLEY__REQUEST__BODY_KT_COSIGN,
+    PARLEY__REQUEST__BODY_KT_WATCH,
 };
 #define N_REQUEST_KINDS (sizeof request_kinds / sizeof request_kinds[0])
 
@@ -102,6 +114,7 @@ static void client_request(client_msg *m, Parley__Request__BodyCase kind)
         m->reg.username = "alice";
         m->reg.account_key = bin(PL_PUBKEY_BYTES);
         m->reg.device_record = bin(PL_DEVICE_RECORD_BYTES);
+        m->reg.account_state = bin(PL_ACCOUNT_STATE_BYTES(1));
         m->req.register_account = &m->reg;
         break;
     case PARLEY__REQUEST__BODY_AUTH_CHALLENGE:
@@ -119,6 +132,7 @@ static void client_request(client_msg *m, Parley__Request__BodyCase kind)
         parley__add_device__init(&m->add);
         m->add.username = "alice";
         m->add.device_record = bin(PL_DEVICE_RECORD_BYTES);
+        m->add.account_state = bin(PL_ACCOUNT_STATE_BYTES(2));
         m->req.add_device = &m->add;
         break;
     case PARLEY__REQUEST__BODY_REMOVE_DEVICE:
@@ -126,6 +140,7 @@ static void client_request(client_msg *m, Parley__Request__BodyCase kind)
         m->rm.username = "alice";
         m->rm.device_id = 2;
         m->rm.signature = bin(PL_SIGNATURE_BYTES);
+        m->rm.account_state = bin(PL_ACCOUNT_STATE_BYTES(1));
         m->req.remove_device = &m->rm;
         break;
     case PARLEY__REQUEST__BODY_LIST_DEVICES:
@@ -200,6 +215,37 @@ static void client_request(client_msg *m, Parley__Request__BodyCase kind)
         m->lget.slot = 0;
         m->req.link_get = &m->lget;
         break;
+    case PARLEY__REQUEST__BODY_KT_CONFIG:
+        parley__kt_config_get__init(&m->ktc);
+        m->req.kt_config = &m->ktc;
+        break;
+    case PARLEY__REQUEST__BODY_KT_CHECKPOINT:
+        parley__kt_checkpoint_get__init(&m->ktp);
+        m->ktp.known_size = 5;
+        m->req.kt_checkpoint = &m->ktp;
+        break;
+    case PARLEY__REQUEST__BODY_KT_LOOKUP:
+        parley__kt_lookup__init(&m->ktl);
+        m->ktl.username = "bob";
+        m->ktl.fixed = 1;
+        m->ktl.version = 3;
+        m->req.kt_lookup = &m->ktl;
+        break;
+    case PARLEY__REQUEST__BODY_KT_AUDIT:
+        parley__kt_audit_get__init(&m->kta);
+        m->kta.max = 10;
+        m->req.kt_audit = &m->kta;
+        break;
+    case PARLEY__REQUEST__BODY_KT_COSIGN:
+        parley__kt_cosign__init(&m->kts);
+        m->kts.size = 4;
+        m->kts.cosignature = "\xe2\x80\x94 w AAAA\n";
+        m->req.kt_cosign = &m->kts;
+        break;
+    case PARLEY__REQUEST__BODY_KT_WATCH:
+        parley__kt_watch__init(&m->ktw);
+        m->req.kt_watch = &m->ktw;
+        break;
     default:
         fail_msg("no builder for request kind %d", (int)kind);
     }
@@ -235,6 +281,15 @@ typedef struct server_msg {
     Parley__BundleList bundles;
     Parley__SendResult sent;
     Parley__LinkBlob link;
+    Parley__KtConfig ktconfig;
+    char *vkeys[2];
+    Parley__KtCheckpoint ktcp;
+    ProtobufCBinaryData hashes[3];
+    Parley__KtLookupResult ktlookup;
+    Parley__KtAuditBatch ktaudit;
+    Parley__KtAuditEntry ktentry[2];
+    Parley__KtAuditEntry *ktentries[2];
+    ProtobufCBinaryData leaves[3];
     ProtobufCBinaryData items[PL_WIRE_MAX_DEVICES];
     Parley__Push push;
     Parley__Envelope env;
@@ -336,6 +391,51 @@ static void server_frame(server_msg *m, int kind)
             parley__link_blob__init(&m->link);
             m->link.blob = bin(PL_WIRE_LINK_MAX_BLOB_BYTES);
             m->resp.link_get = &m->link;
+            break;
+        case PARLEY__RESPONSE__BODY_KT_CONFIG:
+            parley__kt_config__init(&m->ktconfig);
+            m->ktconfig.origin = "example.org/kt/v1/0123456789abcdef";
+            m->ktconfig.log_vkey = "log+01234567+AQ";
+            m->ktconfig.vrf_public_key = bin(PL_VRF_PUBLIC_KEY_BYTES);
+            m->vkeys[0] = "w1+01234567+BA";
+            m->vkeys[1] = "w2+01234567+BA";
+            m->ktconfig.n_witness_vkeys = 2;
+            m->ktconfig.witness_vkeys = m->vkeys;
+            m->ktconfig.quorum = 2;
+            m->resp.kt_config = &m->ktconfig;
+            break;
+        case PARLEY__RESPONSE__BODY_KT_CHECKPOINT:
+        case PARLEY__RESPONSE__BODY_KT_LOOKUP:
+            parley__kt_checkpoint__init(&m->ktcp);
+            m->ktcp.note = "origin\n5\nroot\n\n\xe2\x80\x94 log AAAA\n";
+            for (size_t i = 0; i < 3; i++)
+                m->hashes[i] = bin(PL_MERKLE_HASH_BYTES);
+            m->ktcp.n_consistency = 3;
+            m->ktcp.consistency = m->hashes;
+            m->resp.kt_checkpoint = &m->ktcp;
+            if (m->resp.body_case == PARLEY__RESPONSE__BODY_KT_LOOKUP) {
+                parley__kt_lookup_result__init(&m->ktlookup);
+                m->ktlookup.checkpoint = &m->ktcp;
+                m->ktlookup.proof = bin(1000);
+                m->resp.kt_lookup = &m->ktlookup;
+            }
+            break;
+        case PARLEY__RESPONSE__BODY_KT_AUDIT:
+            parley__kt_audit_batch__init(&m->ktaudit);
+            for (size_t i = 0; i < 3; i++)
+                m->leaves[i] = bin(PL_WIRE_KT_LEAF_BYTES);
+            for (size_t i = 0; i < 2; i++) {
+                parley__kt_audit_entry__init(&m->ktentry[i]);
+                m->ktentry[i].position = 10 + i;
+                m->ktentry[i].timestamp_ms = UINT64_C(1700000000000) + i;
+                m->ktentry[i].prefix_root = bin(PL_PREFIX_HASH_BYTES);
+                m->ktentry[i].n_leaves = i ? 3 : 0;
+                m->ktentry[i].leaves = m->leaves;
+                m->ktentries[i] = &m->ktentry[i];
+            }
+            m->ktaudit.n_entries = 2;
+            m->ktaudit.entries = m->ktentries;
+            m->resp.kt_audit = &m->ktaudit;
             break;
         default: /* the empty bodies share one slot of the union */
             m->resp.register_account = &m->empty;
@@ -1006,6 +1106,18 @@ enum edit {
     E_LINK_BLOB_EMPTY,
     E_LINK_BLOB_MAX,
     E_LINK_BLOB_HUGE,
+    E_STATE_EMPTY,
+    E_STATE_ODD,
+    E_STATE_MAX,
+    E_STATE_HUGE,
+    E_KT_AUDIT_ZERO,
+    E_KT_AUDIT_MAX,
+    E_KT_AUDIT_MANY,
+    E_KT_COSIGN_EMPTY,
+    E_KT_COSIGN_NO_SIZE,
+    E_KT_COSIGN_LONG,
+    E_KT_LOOKUP_VERSION_UNFIXED,
+    E_KT_LOOKUP_NO_NAME,
     E_HELLO_NO_VERSION,
     E_HELLO_BACKWARDS,
     E_HELLO_CLIENT_LONG,
@@ -1015,6 +1127,9 @@ static const char long_name[] = "01234567890123456789012345678901234567890123456
                                 "0123456789012345678901234567890123456789012345678901234567890123"
                                 "0123456789012345678901234567890123456789012345678901234567890123"
                                 "0123456789012345678901234567890123456789012345678901234567890123";
+
+/* One byte longer than the longest cosignature line. */
+static char kt_long_line[PL_WIRE_KT_MAX_COSIGNATURE_BYTES + 2];
 
 static void apply_edit(client_msg *m, Parley__Request__BodyCase kind, enum edit e)
 {
@@ -1118,6 +1233,46 @@ static void apply_edit(client_msg *m, Parley__Request__BodyCase kind, enum edit 
     case E_LINK_BLOB_HUGE:
         m->lput.blob = bin(PL_WIRE_LINK_MAX_BLOB_BYTES + 1);
         break;
+    case E_STATE_EMPTY:
+        m->reg.account_state = m->add.account_state = m->rm.account_state = bin(0);
+        break;
+    case E_STATE_ODD:
+        m->reg.account_state = m->add.account_state = m->rm.account_state =
+            bin(PL_ACCOUNT_STATE_BYTES(1) + 1);
+        break;
+    case E_STATE_MAX:
+        m->reg.account_state = m->add.account_state = m->rm.account_state =
+            bin(PL_ACCOUNT_STATE_MAX_BYTES);
+        break;
+    case E_STATE_HUGE:
+        m->reg.account_state = m->add.account_state = m->rm.account_state =
+            bin(PL_ACCOUNT_STATE_BYTES(PL_ACCOUNT_STATE_MAX_DEVICES + 1));
+        break;
+    case E_KT_AUDIT_ZERO:
+        m->kta.max = 0;
+        break;
+    case E_KT_AUDIT_MAX:
+        m->kta.max = PL_WIRE_KT_MAX_AUDIT_ENTRIES;
+        break;
+    case E_KT_AUDIT_MANY:
+        m->kta.max = PL_WIRE_KT_MAX_AUDIT_ENTRIES + 1;
+        break;
+    case E_KT_COSIGN_EMPTY:
+        m->kts.cosignature = "";
+        break;
+    case E_KT_COSIGN_NO_SIZE:
+        m->kts.size = 0;
+        break;
+    case E_KT_COSIGN_LONG:
+        memset(kt_long_line, 'A', sizeof kt_long_line - 1);
+        m->kts.cosignature = kt_long_line;
+        break;
+    case E_KT_LOOKUP_VERSION_UNFIXED:
+        m->ktl.fixed = 0;
+        break;
+    case E_KT_LOOKUP_NO_NAME:
+        m->ktl.username = "";
+        break;
     case E_HELLO_NO_VERSION:
         m->hello.min_version = 0;
         break;
@@ -1183,6 +1338,21 @@ static void decode_validation_table(void **state)
         /* 43 */ {PARLEY__REQUEST__BODY_LINK_GET, E_LINK_RDV_EMPTY, PL_FRAME_E_MISSING},
         /* 44 */ {PARLEY__REQUEST__BODY_LINK_GET, E_LINK_RDV_SHORT, PL_FRAME_E_FIELD_SIZE},
         /* 45 */ {PARLEY__REQUEST__BODY_LINK_GET, E_LINK_SLOT_2, PL_FRAME_E_INVALID},
+        /* 46 */ {PARLEY__REQUEST__BODY_REGISTER_ACCOUNT, E_STATE_EMPTY, PL_FRAME_E_MISSING},
+        /* 47 */ {PARLEY__REQUEST__BODY_REGISTER_ACCOUNT, E_STATE_ODD, PL_FRAME_E_FIELD_SIZE},
+        /* 48 */ {PARLEY__REQUEST__BODY_ADD_DEVICE, E_STATE_EMPTY, PL_FRAME_E_MISSING},
+        /* 49 */ {PARLEY__REQUEST__BODY_ADD_DEVICE, E_STATE_MAX, PL_FRAME_OK},
+        /* 50 */ {PARLEY__REQUEST__BODY_ADD_DEVICE, E_STATE_HUGE, PL_FRAME_E_FIELD_SIZE},
+        /* 51 */ {PARLEY__REQUEST__BODY_REMOVE_DEVICE, E_STATE_EMPTY, PL_FRAME_E_MISSING},
+        /* 52 */ {PARLEY__REQUEST__BODY_REMOVE_DEVICE, E_STATE_ODD, PL_FRAME_E_FIELD_SIZE},
+        /* 53 */ {PARLEY__REQUEST__BODY_KT_AUDIT, E_KT_AUDIT_ZERO, PL_FRAME_E_MISSING},
+        /* 54 */ {PARLEY__REQUEST__BODY_KT_AUDIT, E_KT_AUDIT_MAX, PL_FRAME_OK},
+        /* 55 */ {PARLEY__REQUEST__BODY_KT_AUDIT, E_KT_AUDIT_MANY, PL_FRAME_E_TOO_MANY},
+        /* 56 */ {PARLEY__REQUEST__BODY_KT_COSIGN, E_KT_COSIGN_EMPTY, PL_FRAME_E_MISSING},
+        /* 57 */ {PARLEY__REQUEST__BODY_KT_COSIGN, E_KT_COSIGN_NO_SIZE, PL_FRAME_E_MISSING},
+        /* 58 */ {PARLEY__REQUEST__BODY_KT_COSIGN, E_KT_COSIGN_LONG, PL_FRAME_E_FIELD_SIZE},
+        /* 59 */ {PARLEY__REQUEST__BODY_KT_LOOKUP, E_KT_LOOKUP_VERSION_UNFIXED, PL_FRAME_E_INVALID},
+        /* 60 */ {PARLEY__REQUEST__BODY_KT_LOOKUP, E_KT_LOOKUP_NO_NAME, PL_FRAME_E_MISSING},
     };
     static client_msg m;
 
@@ -1266,6 +1436,77 @@ static void decode_refuses_a_body_above_the_hard_maximum(void **state)
     free(big);
 }
 
+/* The server frame variant that answers request kind k. */
+static int request_index(Parley__Request__BodyCase k)
+{
+    for (size_t i = 0; i < N_REQUEST_KINDS; i++)
+        if (request_kinds[i] == k)
+            return (int)i + 1;
+    fail_msg("no request kind %d", (int)k);
+    return 0;
+}
+
+/* KT answers: lengths and counts of every field (§24.4). */
+static void decode_server_refuses_malformed_kt_replies(void **state)
+{
+    server_msg m;
+
+    (void)state;
+    server_frame(&m, request_index(PARLEY__REQUEST__BODY_KT_CONFIG));
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_OK);
+    m.ktconfig.quorum = 3;
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_INVALID);
+    m.ktconfig.quorum = 2;
+    m.ktconfig.vrf_public_key = bin(31);
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_FIELD_SIZE);
+    m.ktconfig.vrf_public_key = bin(PL_VRF_PUBLIC_KEY_BYTES);
+    m.ktconfig.origin = "";
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_MISSING);
+
+    server_frame(&m, request_index(PARLEY__REQUEST__BODY_KT_CHECKPOINT));
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_OK);
+    m.hashes[1] = bin(33);
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_FIELD_SIZE);
+    m.hashes[1] = bin(32);
+    m.ktcp.n_consistency = PL_MERKLE_MAX_PROOF + 1;
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_TOO_MANY);
+    m.ktcp.n_consistency = 0;
+    m.ktcp.note = "";
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_MISSING);
+
+    server_frame(&m, request_index(PARLEY__REQUEST__BODY_KT_LOOKUP));
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_OK);
+    m.ktlookup.proof = bin(PL_KT_LOOKUP_MAX_BYTES + 1);
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_FIELD_SIZE);
+    m.ktlookup.proof = bin(0);
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_MISSING);
+    m.ktlookup.proof = bin(10);
+    m.ktlookup.checkpoint = NULL;
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_MISSING);
+
+    server_frame(&m, request_index(PARLEY__REQUEST__BODY_KT_AUDIT));
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_OK);
+    m.leaves[2] = bin(63);
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_FIELD_SIZE);
+    m.leaves[2] = bin(64);
+    m.ktentry[0].prefix_root = bin(0);
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_MISSING);
+    m.ktentry[0].prefix_root = bin(32);
+    m.ktaudit.n_entries = PL_WIRE_KT_MAX_AUDIT_ENTRIES + 1;
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_TOO_MANY);
+
+    /* Push.kt_checkpoint: the same checks as the answer. */
+    server_frame(&m, request_index(PARLEY__REQUEST__BODY_KT_CHECKPOINT));
+    parley__push__init(&m.push);
+    m.push.kind_case = PARLEY__PUSH__KIND_KT_CHECKPOINT;
+    m.push.kt_checkpoint = &m.ktcp;
+    m.frame.kind_case = PARLEY__SERVER_FRAME__KIND_PUSH;
+    m.frame.push = &m.push;
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_OK);
+    m.ktcp.note = "";
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_MISSING);
+}
+
 static void decode_server_refuses_malformed_replies(void **state)
 {
     server_msg m;
@@ -1284,7 +1525,7 @@ static void decode_server_refuses_malformed_replies(void **state)
     server_frame(&m, (int)N_REQUEST_KINDS + 2);
     m.env.ciphertext = bin(PL_WIRE_MAX_CIPHERTEXT_BYTES + 1);
     assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_FIELD_SIZE);
-    server_frame(&m, (int)N_REQUEST_KINDS); /* LinkBlob, the last request kind */
+    server_frame(&m, request_index(PARLEY__REQUEST__BODY_LINK_GET)); /* LinkBlob */
     assert_int_equal(m.resp.body_case, PARLEY__RESPONSE__BODY_LINK_GET);
     m.link.blob = bin(PL_WIRE_LINK_MAX_BLOB_BYTES + 1);
     assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_FIELD_SIZE);
@@ -1359,6 +1600,7 @@ int main(void)
         cmocka_unit_test(decode_allocation_is_capped),
         cmocka_unit_test(decode_refuses_a_body_above_the_hard_maximum),
         cmocka_unit_test(decode_server_refuses_malformed_replies),
+        cmocka_unit_test(decode_server_refuses_malformed_kt_replies),
         cmocka_unit_test(encode_reports_small_buffers_and_empty_frames),
         cmocka_unit_test(error_list_names_and_statuses),
     };

@@ -103,11 +103,11 @@ static void open_refuses_a_newer_schema_version(void **state)
     open_store(f, NULL);
     pl_store_close(f->s);
     f->s = NULL;
-    raw_exec(f->path, "UPDATE schema_version SET version = 3");
+    raw_exec(f->path, "UPDATE schema_version SET version = 4");
     RC(pl_store_open_sqlite(f->path, NULL, &s, err, sizeof err), PL_STORE_E_VERSION);
     assert_null(s);
     assert_non_null(strstr(err, "newer"));
-    /* Refusing changed nothing: the version is still 3, so a second try refuses again. */
+    /* Refusing changed nothing: the version is still 4, so a second try refuses again. */
     RC(pl_store_open_sqlite(f->path, NULL, &s, err, sizeof err), PL_STORE_E_VERSION);
 }
 
@@ -456,7 +456,7 @@ static void removed_device_ids_are_never_reused(void **state)
 
 /* A database written by schema version 1 is migrated in place and keeps its envelopes,
  * which read back with an all-zero client message id. */
-static void a_version_1_database_is_migrated_to_version_2(void **state)
+static void a_version_1_database_is_migrated_to_version_3(void **state)
 {
     fixture *f = *state;
     static const uint8_t zero[PL_STORE_CLIENT_MESSAGE_ID_BYTES];
@@ -471,14 +471,16 @@ static void a_version_1_database_is_migrated_to_version_2(void **state)
     RC(pl_store_mailbox_append(f->s, &e, 1, &failed), PL_STORE_OK);
     pl_store_close(f->s);
     f->s = NULL;
-    /* Undo migration 2 by hand: what version 1 left on disk. */
-    raw_exec(f->path, "DROP TABLE removed_devices; DROP TABLE sent_messages;"
+    /* Undo migrations 2 and 3 by hand: what version 1 left on disk. */
+    raw_exec(f->path, "DROP TABLE kt_versions; DROP TABLE kt_entries; DROP TABLE kt_cosignatures;"
+                      " DROP TABLE removed_devices; DROP TABLE sent_messages;"
                       " ALTER TABLE envelopes DROP COLUMN client_message_id;"
                       " UPDATE schema_version SET version = 1");
     assert_int_equal(raw_count(f->path, "SELECT version FROM schema_version"), 1);
 
     open_store(f, NULL);
-    assert_int_equal(raw_count(f->path, "SELECT version FROM schema_version"), 2);
+    assert_int_equal(raw_count(f->path, "SELECT version FROM schema_version"), 3);
+    assert_int_equal(raw_count(f->path, "SELECT count(*) FROM kt_versions"), 0);
     memset(&c, 0, sizeof c);
     RC(pl_store_mailbox_fetch(f->s, "alice", 1, 0, 10, collect_cb, &c, NULL), PL_STORE_OK);
     assert_int_equal(c.n, 1);
@@ -672,7 +674,7 @@ int main(void)
         T(device_limit_default_is_six_and_is_configurable),
         T(device_remove_drops_its_prekeys_and_mailbox),
         T(removed_device_ids_are_never_reused),
-        T(a_version_1_database_is_migrated_to_version_2),
+        T(a_version_1_database_is_migrated_to_version_3),
         T(signed_prekey_put_replaces_and_get_returns_it),
         T(onetime_prekeys_are_claimed_once_lowest_id_first),
         T(onetime_prekey_batches_are_all_or_nothing),

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,9 +45,89 @@ static void sign_with_seed(const uint8_t seed[32], const uint8_t *msg, size_t le
     sodium_memzero(sk, sizeof sk);
 }
 
+/* Live accounts, so a request that names only a username can build its state. */
+#define WI_MAX_ACCOUNTS 512
+static wi_account *live[WI_MAX_ACCOUNTS];
+
+wi_account *wi_account_find(const char *username)
+{
+    for (size_t i = 0; i < WI_MAX_ACCOUNTS; i++)
+        if (live[i] && strcmp(live[i]->username, username) == 0)
+            return live[i];
+    for (size_t i = 0; i < WI_MAX_ACCOUNTS; i++)
+        if (live[i] && strcasecmp(live[i]->username, username) == 0)
+            return live[i];
+    return NULL;
+}
+
+wi_account *wi_account_find_key(const uint8_t account_key[PL_PUBKEY_BYTES])
+{
+    for (size_t i = 0; i < WI_MAX_ACCOUNTS; i++)
+        if (live[i] && memcmp(live[i]->account_key, account_key, PL_PUBKEY_BYTES) == 0)
+            return live[i];
+    return NULL;
+}
+
+int wi_next_state(const wi_account *a, const uint8_t *add_record, uint32_t remove_id,
+                  uint8_t out[PL_ACCOUNT_STATE_MAX_BYTES], size_t *len)
+{
+    static pl_account_state prev;
+    uint8_t records[PL_ACCOUNT_STATE_MAX_DEVICES + 1][PL_DEVICE_RECORD_BYTES];
+    uint8_t hash[PL_ACCOUNT_STATE_HASH_BYTES];
+    pl_device_record add;
+    size_t n = 0;
+    uint32_t seq = 0;
+    int placed = 0, found = 0;
+
+    *len = 0;
+    if (add_record &&
+        pl_device_record_verify(add_record, PL_DEVICE_RECORD_BYTES, a->account_key, &add) != PL_OK)
+        return -1;
+    if (a->state_len) {
+        if (pl_account_state_verify(a->state, a->state_len, &prev) != PL_OK)
+            return -1;
+        pl_account_state_hash(a->state, a->state_len, hash);
+        seq = prev.seq + 1;
+        for (size_t i = 0; i < prev.n_devices; i++) {
+            uint32_t id = prev.devices[i].device_id;
+
+            if (add_record && id == add.device_id)
+                return -1;
+            if (!add_record && id == remove_id) {
+                found = 1;
+                continue;
+            }
+            if (add_record && !placed && add.device_id < id) {
+                memcpy(records[n++], add_record, PL_DEVICE_RECORD_BYTES);
+                placed = 1;
+            }
+            memcpy(records[n++], prev.device_records[i], PL_DEVICE_RECORD_BYTES);
+        }
+    }
+    if (add_record && !placed)
+        memcpy(records[n++], add_record, PL_DEVICE_RECORD_BYTES);
+    if ((!add_record && !found) || n == 0 || n > PL_ACCOUNT_STATE_MAX_DEVICES)
+        return -1;
+    return pl_account_state_sign(a->acct, seq, a->state_len ? hash : NULL,
+                                 (uint64_t)time(NULL) * 1000u, 0,
+                                 (const uint8_t(*)[PL_DEVICE_RECORD_BYTES])records, n, out,
+                                 PL_ACCOUNT_STATE_MAX_BYTES, len) == PL_OK
+               ? 0
+               : -1;
+}
+
+void wi_accept_state(wi_account *a, const uint8_t *state, size_t len)
+{
+    if (len > sizeof a->state)
+        fail_msg("wi_accept_state: state too long");
+    memcpy(a->state, state, len);
+    a->state_len = len;
+}
+
 wi_account *wi_account_new(const char *username)
 {
     wi_account *a = calloc(1, sizeof *a);
+    size_t slot = 0;
 
     if (!a || strlen(username) >= sizeof a->username)
         fail_msg("wi_account_new: bad name or out of memory");
@@ -55,6 +136,10 @@ wi_account *wi_account_new(const char *username)
         fail_msg("pl_account_generate failed");
     pl_account_public_key(a->acct, a->account_key);
     wi_device_new(a, 1);
+    while (slot < WI_MAX_ACCOUNTS && live[slot])
+        slot++;
+    if (slot < WI_MAX_ACCOUNTS)
+        live[slot] = a;
     return a;
 }
 
@@ -62,6 +147,9 @@ void wi_account_free(wi_account *a)
 {
     if (!a)
         return;
+    for (size_t i = 0; i < WI_MAX_ACCOUNTS; i++)
+        if (live[i] == a)
+            live[i] = NULL;
     for (size_t i = 0; i < a->n_devices; i++)
         pl_device_free(a->devices[i].dev);
     pl_account_free(a->acct);

@@ -39,6 +39,9 @@ typedef struct wi_account {
     uint8_t account_key[PL_PUBKEY_BYTES];
     wi_device devices[WI_MAX_DEVICES];
     size_t n_devices;
+    /* The last account state (PROTOCOL.md §19, §24.3) the server accepted; 0 before. */
+    uint8_t state[PL_ACCOUNT_STATE_MAX_BYTES];
+    size_t state_len;
 } wi_account;
 
 /* Creates an account key for username (copied) with device 1. Free with wi_account_free. */
@@ -53,6 +56,24 @@ wi_device *wi_device_new(wi_account *a, uint32_t device_id);
 
 /* Returns a's device with this id, or NULL. */
 wi_device *wi_device_get(wi_account *a, uint32_t device_id);
+
+/* The live account (made by wi_account_new, not yet freed) named username, or NULL. The
+ * wire_ops requests use it to build each account state. */
+wi_account *wi_account_find(const char *username);
+/* The live account with this account key, or NULL. */
+wi_account *wi_account_find_key(const uint8_t account_key[PL_PUBKEY_BYTES]);
+
+/*
+ * Builds, signed by a's account key, the state that follows a's last accepted one: with
+ * add_record (non-NULL) added, or device remove_id taken out; with no state yet, seq 0
+ * listing exactly add_record. Returns 0 with out[0..*len), or -1 when no such state can be
+ * made (a record of another account, an id not listed, nothing left).
+ */
+int wi_next_state(const wi_account *a, const uint8_t *add_record, uint32_t remove_id,
+                  uint8_t out[PL_ACCOUNT_STATE_MAX_BYTES], size_t *len);
+
+/* Records state[0..len) as a's last accepted state (the server said OK). */
+void wi_accept_state(wi_account *a, const uint8_t *state, size_t len);
 
 /* Writes a fresh username "<prefix><n>" (n counts up per process) into out. */
 void wi_unique_name(char *out, size_t cap, const char *prefix);

@@ -38,18 +38,67 @@ static int call(wc_conn *c, Parley__Request *req, Parley__ServerFrame **out)
     return r;
 }
 
+/*
+ * The account state a change carries (PROTOCOL.md §24.3): built from the live wi_account of
+ * that name when one can be made, else filler of a valid length (the request is meant to be
+ * refused for another reason: an unknown user, a bad record or signature), so the frame
+ * check passes and the server's own order of checks decides. Returns the account to update
+ * on OK, or NULL.
+ */
+static wi_account *next_state(const char *username, const uint8_t *add_record, uint32_t remove_id,
+                              uint8_t state[PL_ACCOUNT_STATE_MAX_BYTES], size_t *len)
+{
+    wi_account *a = wi_account_find(username);
+
+    if (a && wi_next_state(a, add_record, remove_id, state, len) == 0)
+        return a;
+    memset(state, 0, PL_ACCOUNT_STATE_MAX_BYTES);
+    *len = PL_ACCOUNT_STATE_BYTES(1);
+    return NULL;
+}
+
+static int call_with_state(wc_conn *c, Parley__Request *req, wi_account *a, const uint8_t *state,
+                           size_t len)
+{
+    int r = call(c, req, NULL);
+
+    if (r == PARLEY__STATUS_CODE__STATUS_OK && a)
+        wi_accept_state(a, state, len);
+    return r;
+}
+
 int wo_register(wc_conn *c, const char *username, const uint8_t account_key[PL_PUBKEY_BYTES],
                 const uint8_t record[PL_DEVICE_RECORD_BYTES])
 {
     Parley__Request req = PARLEY__REQUEST__INIT;
     Parley__RegisterAccount body = PARLEY__REGISTER_ACCOUNT__INIT;
+    static uint8_t state[PL_ACCOUNT_STATE_MAX_BYTES];
+    size_t len = 0;
+    wi_account *a = wi_account_find_key(account_key);
+    size_t had = a ? a->state_len : 0;
 
+    /* A registration's state is seq 0, whatever the test account did before (a test may
+     * register a taken name again, or another spelling of it). */
+    if (a) {
+        a->state_len = 0;
+        if (wi_next_state(a, record, 0, state, &len) != 0)
+            len = 0;
+        a->state_len = had;
+    }
+    if (!len) {
+        a = NULL;
+        memset(state, 0, sizeof state);
+        len = PL_ACCOUNT_STATE_BYTES(1);
+    }
+    if (a && had)
+        a = NULL; /* already registered: an OK here would be a new account, not this one */
     body.username = (char *)username;
     body.account_key = BIN(account_key, PL_PUBKEY_BYTES);
     body.device_record = BIN(record, PL_DEVICE_RECORD_BYTES);
+    body.account_state = BIN(state, len);
     req.body_case = PARLEY__REQUEST__BODY_REGISTER_ACCOUNT;
     req.register_account = &body;
-    return call(c, &req, NULL);
+    return call_with_state(c, &req, a, state, len);
 }
 
 int wo_register_account(wc_conn *c, const wi_account *a)
@@ -62,10 +111,45 @@ int wo_add_device(wc_conn *c, const char *username, const uint8_t record[PL_DEVI
     Parley__Request req = PARLEY__REQUEST__INIT;
     Parley__AddDevice body = PARLEY__ADD_DEVICE__INIT;
 
+    static uint8_t state[PL_ACCOUNT_STATE_MAX_BYTES];
+    size_t len = 0;
+    wi_account *a = next_state(username, record, 0, state, &len);
+
     body.username = (char *)username;
     body.device_record = BIN(record, PL_DEVICE_RECORD_BYTES);
+    body.account_state = BIN(state, len);
     req.body_case = PARLEY__REQUEST__BODY_ADD_DEVICE;
     req.add_device = &body;
+    return call_with_state(c, &req, a, state, len);
+}
+
+int wo_add_device_with_state(wc_conn *c, const char *username,
+                             const uint8_t record[PL_DEVICE_RECORD_BYTES], const uint8_t *state,
+                             size_t len)
+{
+    Parley__Request req = PARLEY__REQUEST__INIT;
+    Parley__AddDevice body = PARLEY__ADD_DEVICE__INIT;
+
+    body.username = (char *)username;
+    body.device_record = BIN(record, PL_DEVICE_RECORD_BYTES);
+    body.account_state = BIN(state, len);
+    req.body_case = PARLEY__REQUEST__BODY_ADD_DEVICE;
+    req.add_device = &body;
+    return call(c, &req, NULL);
+}
+
+int wo_remove_device_with_state(wc_conn *c, const char *username, uint32_t device_id,
+                                const uint8_t sig[64], const uint8_t *state, size_t len)
+{
+    Parley__Request req = PARLEY__REQUEST__INIT;
+    Parley__RemoveDevice body = PARLEY__REMOVE_DEVICE__INIT;
+
+    body.username = (char *)username;
+    body.device_id = device_id;
+    body.signature = BIN(sig, 64);
+    body.account_state = BIN(state, len);
+    req.body_case = PARLEY__REQUEST__BODY_REMOVE_DEVICE;
+    req.remove_device = &body;
     return call(c, &req, NULL);
 }
 
@@ -74,12 +158,17 @@ int wo_remove_device(wc_conn *c, const char *username, uint32_t device_id, const
     Parley__Request req = PARLEY__REQUEST__INIT;
     Parley__RemoveDevice body = PARLEY__REMOVE_DEVICE__INIT;
 
+    static uint8_t state[PL_ACCOUNT_STATE_MAX_BYTES];
+    size_t len = 0;
+    wi_account *a = next_state(username, NULL, device_id, state, &len);
+
     body.username = (char *)username;
     body.device_id = device_id;
     body.signature = BIN(sig, 64);
+    body.account_state = BIN(state, len);
     req.body_case = PARLEY__REQUEST__BODY_REMOVE_DEVICE;
     req.remove_device = &body;
-    return call(c, &req, NULL);
+    return call_with_state(c, &req, a, state, len);
 }
 
 int wo_list_devices(wc_conn *c, const char *username, Parley__ServerFrame **out)

@@ -29,6 +29,13 @@ int wo_register(wc_conn *c, const char *username, const uint8_t account_key[PL_P
 int wo_register_account(wc_conn *c, const wi_account *a);
 int wo_add_device(wc_conn *c, const char *username, const uint8_t record[PL_DEVICE_RECORD_BYTES]);
 int wo_remove_device(wc_conn *c, const char *username, uint32_t device_id, const uint8_t sig[64]);
+/* The same two with the account state given (tests of refused states); the live account's
+ * state is not updated. */
+int wo_add_device_with_state(wc_conn *c, const char *username,
+                             const uint8_t record[PL_DEVICE_RECORD_BYTES], const uint8_t *state,
+                             size_t len);
+int wo_remove_device_with_state(wc_conn *c, const char *username, uint32_t device_id,
+                                const uint8_t sig[64], const uint8_t *state, size_t len);
 int wo_list_devices(wc_conn *c, const char *username, Parley__ServerFrame **out);
 
 /* AuthChallengeRequest; on STATUS_OK writes the challenge. */
