@@ -14,8 +14,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "audit_fixture.h"
 #include "fuzz.h"
 #include "kt_log.h"
+#include "parley.pb-c.h"
 
 static const char *out_dir;
 
@@ -508,6 +510,85 @@ static void gen_kt_lookup(void)
                     PL_KT_LOOKUP_BAD_PREFIX);
 }
 
+/* fuzz_audit_entry: selector || KtAuditEntry, entries of the fixed log of audit_fixture.h. */
+static void write_audit_entry(const char *name, uint8_t selector, const pl_audit_entry *e,
+                              pl_audit_failure expect)
+{
+    Parley__KtAuditEntry w = PARLEY__KT_AUDIT_ENTRY__INIT;
+    ProtobufCBinaryData leaves[16];
+    uint8_t fixed_leaves[13][PL_AUDIT_LEAF_BYTES], *buf;
+    pl_audit_replay *r = NULL;
+    pl_audit_entry fixed;
+    pl_audit_failure why;
+    size_t len;
+
+    /* each seed reaches the outcome its name says */
+    FZ_CHECK(pl_audit_replay_new(&r) == PL_OK);
+    for (unsigned i = 0; i < selector % FZ_AUDIT_STATES; i++) {
+        fz_audit_entry(i, i, &fixed, fixed_leaves);
+        FZ_CHECK(pl_audit_replay_entry(r, &fixed, NULL) == PL_OK);
+    }
+    fixed = *e;
+    if (selector & 0x80)
+        fixed.position = selector % FZ_AUDIT_STATES;
+    FZ_CHECK((pl_audit_replay_entry(r, &fixed, &why) == PL_OK) == (expect == PL_AUDIT_OK));
+    FZ_CHECK(why == expect);
+    pl_audit_replay_free(r);
+    FZ_CHECK(e->n_leaves <= 16);
+    w.position = e->position;
+    w.timestamp_ms = e->timestamp_ms;
+    w.prefix_root.data = (uint8_t *)e->prefix_root;
+    w.prefix_root.len = sizeof e->prefix_root;
+    for (size_t i = 0; i < e->n_leaves; i++) {
+        leaves[i].data = (uint8_t *)e->leaves[i];
+        leaves[i].len = PL_AUDIT_LEAF_BYTES;
+    }
+    w.leaves = leaves;
+    w.n_leaves = e->n_leaves;
+    len = parley__kt_audit_entry__get_packed_size(&w);
+    buf = fz_alloc(len + 1);
+    buf[0] = selector;
+    parley__kt_audit_entry__pack(&w, buf + 1);
+    write_seed("audit_entry", name, buf, len + 1);
+    free(buf);
+}
+
+static void gen_audit_entry(void)
+{
+    static uint8_t leaves[13][PL_AUDIT_LEAF_BYTES], tmp[PL_AUDIT_LEAF_BYTES];
+    pl_audit_entry e;
+    char name[64];
+
+    for (unsigned s = 0; s < FZ_AUDIT_STATES; s++) {
+        fz_audit_entry(s, s < 3 ? s : 3, &e, leaves);
+        snprintf(name, sizeof name, "genuine-after-%u", s);
+        write_audit_entry(name, (uint8_t)s, &e, PL_AUDIT_OK);
+    }
+    /* after the 3 fixed entries: each lie the auditor must refuse, and a valid heartbeat */
+    fz_audit_entry(3, 3, &e, leaves);
+    e.position = 5;
+    write_audit_entry("wrong-position", 3, &e, PL_AUDIT_WRONG_POSITION);
+    e.position = 3;
+    e.timestamp_ms = FZ_AUDIT_T0 + 1000u * 2 - 1;
+    write_audit_entry("time-backwards", 3, &e, PL_AUDIT_TIME_BACKWARDS);
+    e.timestamp_ms = FZ_AUDIT_T0 + 3000u;
+    memcpy(tmp, leaves[0], sizeof tmp);
+    memcpy(leaves[0], leaves[4], sizeof tmp);
+    memcpy(leaves[4], tmp, sizeof tmp);
+    write_audit_entry("leaves-unsorted", 3, &e, PL_AUDIT_LEAVES_UNSORTED);
+    memcpy(leaves[4], leaves[0], sizeof tmp);
+    memcpy(leaves[0], tmp, sizeof tmp);
+    fz_audit_leaves(0, 1, leaves + 2); /* leaf 0, logged in entry 0 */
+    qsort(leaves, 5, PL_AUDIT_LEAF_BYTES, fz_audit_cmp_leaf);
+    write_audit_entry("leaf-present", 3, &e, PL_AUDIT_LEAF_PRESENT);
+    fz_audit_entry(3, 3, &e, leaves);
+    e.prefix_root[0] ^= 1;
+    write_audit_entry("wrong-prefix-root", 0x83, &e, PL_AUDIT_PREFIX_ROOT);
+    fz_audit_entry(3, 2, &e, leaves); /* the root after entry 2, no new leaf */
+    e.n_leaves = 0;
+    write_audit_entry("genuine-heartbeat-after-3", 3, &e, PL_AUDIT_OK);
+}
+
 int main(int argc, char **argv)
 {
     const fz_fixtures *f;
@@ -529,5 +610,6 @@ int main(int argc, char **argv)
     gen_prefix();
     gen_kt_witness();
     gen_kt_lookup();
+    gen_audit_entry();
     return 0;
 }
