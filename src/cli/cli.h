@@ -30,6 +30,7 @@
 #define CLI_EXIT_NETWORK 3     /* server unreachable, certificate mismatch, protocol error */
 #define CLI_EXIT_KEY_CHANGED 4 /* sending blocked: a verified contact's key changed */
 #define CLI_EXIT_STORE 5       /* the home: locked, wrong passphrase, corrupt, no account */
+#define CLI_EXIT_KT 6          /* key transparency: a check failed or an alert blocks sending */
 
 /* Bound of a message read from standard input (`parley send USER -`). */
 #define CLI_MAX_STDIN_TEXT (96u * 1024u)
@@ -155,5 +156,16 @@ int cmd_history(cli_ctx *ctx, int argc, char **argv);
 int cmd_contacts(cli_ctx *ctx, int argc, char **argv);
 int cmd_whoami(cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(cli_ctx *ctx, int argc, char **argv);
+int cmd_log(cli_ctx *ctx, int argc, char **argv);
+int cmd_alerts(cli_ctx *ctx, int argc, char **argv);
+
+/* ---- Key transparency output (cli_kt.c) ------------------------------------------------------ */
+
+/* Prints every unacknowledged high-priority alert on stderr, one line each (cli_open calls it
+ * for every command, until the user acknowledges them with `parley alerts --ack ID`). */
+void cli_print_high_alerts(pl_client *c);
+
+/* Prints a device (id, fingerprint, added) of a key-transparency state as a JSON object. */
+void cli_put_kt_device_json(FILE *out, const pl_client_kt_device *d);
 
 #endif

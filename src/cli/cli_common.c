@@ -103,6 +103,15 @@ int cli_exit_code(int client_error)
         return CLI_EXIT_NETWORK;
     case PL_CLIENT_E_KEY_CHANGED:
         return CLI_EXIT_KEY_CHANGED;
+    case PL_CLIENT_E_KT_VIEW:
+    case PL_CLIENT_E_KT_PROOF:
+    case PL_CLIENT_E_KT_ROLLBACK:
+    case PL_CLIENT_E_KT_UNLOGGED:
+    case PL_CLIENT_E_KT_OWN:
+    case PL_CLIENT_E_KT_CONFIG:
+    case PL_CLIENT_E_KT_BLOCKED:
+    case PL_CLIENT_E_KT_STATE:
+        return CLI_EXIT_KT;
     case PL_CLIENT_E_STORE:
     case PL_CLIENT_E_NOT_INITIALISED:
     case PL_CLIENT_E_ALREADY_INITIALISED:
@@ -246,6 +255,7 @@ int cli_open(cli_ctx *ctx, const char *what, int create, int prompt_new, pl_clie
         goto out;
     }
     pl_client_on_notice(c, print_notice, ctx);
+    cli_print_high_alerts(c);
     *out = c;
     r = CLI_EXIT_OK;
 out:

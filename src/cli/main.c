@@ -5,7 +5,8 @@
  *   parley [--home DIR] [--json] COMMAND [ARGS...]
  *
  * Exit status: 0 success, 1 failure, 2 usage, 3 server unreachable or certificate mismatch,
- * 4 sending blocked by a key change, 5 local store (locked, passphrase, corrupt, no account).
+ * 4 sending blocked by a key change, 5 local store (locked, passphrase, corrupt, no account),
+ * 6 key transparency (a check failed, or an alert blocks sending).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -90,7 +91,26 @@ static const cli_command commands[] = {
      "`parley verify USER --confirm NUMBER` to mark USER verified. Once verified, a change of\n"
      "USER's account key blocks sending (exit 4) until USER is verified again.\n"
      "  --confirm NUMBER   mark verified if NUMBER is the safety number (spaces ignored);\n"
-     "                     otherwise fail with \"safety number does not match\"\n"},
+     "                     otherwise fail with \"safety number does not match\"\n"
+     "Without --confirm it also looks USER up in the server's key-transparency log and\n"
+     "prints what was verified: the version, the checkpoint, the devices the log lists, and\n"
+     "any alert about USER (exit 6 if the log's proofs do not verify).\n"},
+    {"log", cmd_log, "this account's history in the key-transparency log",
+     "usage: parley log\n"
+     "\n"
+     "Lists every version of this account in the server's key-transparency log, each proven\n"
+     "and checked against the one before: when it was made, by which device, the devices it\n"
+     "added (+) and removed (-) with their key fingerprints. A version none of this account's\n"
+     "devices could have made is marked UNEXPECTED, raised as an alert, and exits 6.\n"},
+    {"alerts", cmd_alerts, "key-transparency alerts and their evidence",
+     "usage: parley alerts [--all] [--ack ID] [--export DIR [--id ID]]\n"
+     "\n"
+     "Lists the key-transparency alerts not yet acknowledged (with --all, every one): a check\n"
+     "of the server's log that failed. An alert about a user blocks sending to them (one about\n"
+     "the whole log, to everyone) until it is acknowledged.\n"
+     "  --ack ID       acknowledge alert ID (after you found out why it happened)\n"
+     "  --export DIR   write each alert's evidence (signed checkpoints, proofs, states) to\n"
+     "                 DIR/alert-ID/, for an auditor; --id ID exports one alert only\n"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -116,7 +136,8 @@ static const char global_footer[] =
     "Exit status: 0 success, 1 failure (unknown user, refused, mismatch, timeout), 2 usage,\n"
     "3 server unreachable or certificate mismatch, 4 sending blocked because a verified\n"
     "contact's key changed, 5 local store (locked by another parley, wrong passphrase,\n"
-    "corrupt, no account). See docs/CLIENT.md.\n";
+    "corrupt, no account), 6 key transparency (a proof of the server's log did not verify,\n"
+    "or an alert blocks sending: see `parley alerts`). See docs/CLIENT.md.\n";
 
 static void print_global_usage(FILE *out)
 {

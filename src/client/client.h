@@ -56,7 +56,15 @@
     XX(E_NOT_FOUND, -22, "not found")                                                              \
     XX(E_MISMATCH, -23, "the safety number does not match")                                        \
     XX(E_INTERRUPTED, -24, "interrupted")                                                          \
-    XX(E_NO_DEVICES, -25, "the user has no reachable device")
+    XX(E_NO_DEVICES, -25, "the user has no reachable device")                                      \
+    XX(E_KT_VIEW, -26, "the key-transparency log's checkpoint did not verify")                     \
+    XX(E_KT_PROOF, -27, "a key-transparency lookup proof did not verify")                          \
+    XX(E_KT_ROLLBACK, -28, "the key-transparency log shows an older account state than before")    \
+    XX(E_KT_UNLOGGED, -29, "the server names a device the key-transparency log does not show")     \
+    XX(E_KT_OWN, -30, "our account's log shows a version none of our devices made")                \
+    XX(E_KT_CONFIG, -31, "the server's key-transparency log is not the pinned one")                \
+    XX(E_KT_BLOCKED, -32, "blocked by an unacknowledged key-transparency alert")                   \
+    XX(E_KT_STATE, -33, "the saved key-transparency state is damaged")
 
 enum pl_client_error {
 #define PL__CLIENT_ERR_ENUM(name, value, msg) PL_CLIENT_##name = (value),
@@ -209,5 +217,86 @@ int pl_client_safety_number(pl_client *c, const char *user, pl_client_safety *ou
 /* parley verify USER --confirm NUMBER: marks USER verified if NUMBER (digits; spaces and
  * dashes ignored) equals the current safety number; else E_MISMATCH. */
 int pl_client_verify_confirm(pl_client *c, const char *user, const char *number);
+
+/* ---- Key transparency (docs/CLIENT.md "Key transparency"; PROTOCOL.md §21, §23, §25) ---- */
+
+typedef struct pl_client_kt_device {
+    uint32_t id;
+    char fingerprint[96]; /* of the device identity key (pl_key_fingerprint) */
+    uint64_t added_at_ms; /* the record's creation time */
+} pl_client_kt_device;
+
+/* What this client verified about one account in the log. */
+typedef struct pl_client_kt_status {
+    int pinned;       /* a log is pinned */
+    char origin[256]; /* the pinned log's origin */
+    uint64_t pinned_at_ms;
+    int has_checkpoint;
+    uint64_t checkpoint_size;       /* the last verified checkpoint */
+    uint64_t checkpoint_checked_ms; /* when it was verified */
+    int verified;                   /* a state of this account was verified */
+    uint32_t version;               /* the verified version (the state's seq) */
+    uint64_t entry_time_ms;         /* the timestamp of the log entry it was proven in */
+    uint64_t created_at_ms;         /* the state's own time */
+    uint32_t publisher_device_id;
+    uint64_t verified_at_ms;
+    char account_fingerprint[64]; /* of the state's account key */
+    size_t n_devices;
+    pl_client_kt_device devices[16];
+    int blocked; /* an unacknowledged alert blocks sending to it */
+    int64_t blocking_alert;
+} pl_client_kt_status;
+
+/*
+ * Looks USER (or our own username) up in the log now (a greatest lookup, every check of
+ * §25), then fills *out from what is stored; with `refresh` 0, no lookup is made and only
+ * the stored status is given. A failed lookup still fills *out and returns its error
+ * (E_KT_*, with an alert stored, or E_UNREACHABLE, ...).
+ */
+int pl_client_kt_status_get(pl_client *c, const char *user, int refresh, pl_client_kt_status *out);
+
+/* Owner monitoring: looks our own label up and checks every new version extends our chain.
+ * force 0: only if the last check is older than 24 hours. */
+int pl_client_kt_monitor(pl_client *c, int force);
+
+typedef struct pl_client_alert {
+    int64_t id;
+    char user[33]; /* "" for the whole log */
+    char kind[32]; /* stable: view, lookup, rollback, equivocation, own-key, own-chain,
+                    * unlogged-device, config-changed, saved-state, missing-label */
+    char reason[256];
+    int high; /* shown by every command until acknowledged */
+    uint64_t created_at_ms;
+    int acknowledged;
+    size_t n_evidence;
+} pl_client_alert;
+
+typedef int (*pl_client_alert_cb)(void *ctx, const pl_client_alert *a);
+/* Lists alerts (unacknowledged only unless all), oldest first; local only. */
+int pl_client_alerts(pl_client *c, int all, pl_client_alert_cb cb, void *ctx);
+/* Acknowledges one: E_NOT_FOUND if there is none with that id. */
+int pl_client_alert_ack(pl_client *c, int64_t id);
+/* Writes the evidence of every alert (of one alert if id > 0) into dir (created 0700 if
+ * missing) as alert-<id>/<name> files, 0600; *n_files gets how many. */
+int pl_client_alerts_export(pl_client *c, const char *dir, int64_t id, size_t *n_files);
+
+/* One version of our own account in the log (parley log). */
+typedef struct pl_client_log_entry {
+    uint32_t version;
+    uint64_t created_at_ms;
+    uint64_t entry_time_ms;
+    uint32_t publisher_device_id; /* 0: the account key at registration */
+    size_t n_added, n_removed;
+    pl_client_kt_device added[16];
+    pl_client_kt_device removed[16];
+    size_t n_devices;
+    char unexpected[160]; /* "" when this version is as expected, else why not */
+} pl_client_log_entry;
+
+typedef int (*pl_client_log_cb)(void *ctx, const pl_client_log_entry *e);
+/* parley log: every version of our own account, 0..latest, each proven by a fixed lookup
+ * and checked against the chain; cb is called for each. A broken chain or another account key
+ * is reported in `unexpected` and raised as an alert (E_KT_OWN returned at the end). */
+int pl_client_account_log(pl_client *c, pl_client_log_cb cb, void *ctx);
 
 #endif

@@ -128,7 +128,7 @@ int pl_client_init(pl_client *c, const char *server, const char *ca_file, const 
         return cl_store_fail(c, r, "storing the new account");
     c->have_identity = 1;
     /* Authenticating uploads the signed prekey and the one-time prekeys. */
-    return cl_connect(c);
+    return cl_kt_pin_at_setup(c, cl_connect(c)); /* then pins the KT log (client_kt.c) */
 }
 
 int pl_client_whoami_get(pl_client *c, pl_client_whoami *out)

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "client_internal.h"
+#include "client_kt.h"
 
 int cl_notice(pl_client *c, const char *user, const char *text)
 {
@@ -36,8 +37,10 @@ int cl_notice(pl_client *c, const char *user, const char *text)
 }
 
 /* Applies the key-change rules to `key` for user, inside the caller's transaction or
- * alone. Returns PL_CLIENT_OK or E_KEY_CHANGED. */
-static int check_account_key(pl_client *c, const char *user, const uint8_t key[PL_PUBKEY_BYTES])
+ * alone. Returns PL_CLIENT_OK or E_KEY_CHANGED. Also called by client_kt.c for the key of a
+ * verified key-transparency state (§25 rule 1). */
+int cl_check_account_key(pl_client *c, const char *user, const uint8_t key[PL_PUBKEY_BYTES]);
+int cl_check_account_key(pl_client *c, const char *user, const uint8_t key[PL_PUBKEY_BYTES])
 {
     pl_cstore_contact ct;
     int r = pl_cstore_contact_get(c->store, user, &ct);
@@ -131,7 +134,7 @@ int cl_fetch_devices(pl_client *c, const char *user, cl_device_list *out)
                         "the server lists our own account with another key: refusing");
             goto out;
         }
-    } else if ((key_check = check_account_key(c, user, out->account_key)) != PL_CLIENT_OK &&
+    } else if ((key_check = cl_check_account_key(c, user, out->account_key)) != PL_CLIENT_OK &&
                key_check != PL_CLIENT_E_KEY_CHANGED) {
         r = key_check;
         goto out;
@@ -274,17 +277,32 @@ int pl_client_contacts(pl_client *c, pl_client_contact_cb cb, void *ctx)
     return r == PL_CSTORE_OK ? PL_CLIENT_OK : cl_store_fail(c, r, "reading contacts");
 }
 
-/* The contact's current key: the stored one, or fetched (and stored) if unknown. */
+/* The contact's current key: the stored one, or, if unknown, the key of its state verified in
+ * the key-transparency log (which stores the contact). */
 static int contact_key(pl_client *c, const char *user, pl_cstore_contact *ct)
 {
-    cl_device_list dl;
+    cl_kt_state *st;
     int r = pl_cstore_contact_get(c->store, user, ct);
 
     if (r == PL_CSTORE_OK)
         return PL_CLIENT_OK;
     if (r != PL_CSTORE_E_NOT_FOUND)
         return cl_store_fail(c, r, "reading a contact");
-    if ((r = cl_fetch_devices(c, user, &dl)) != PL_CLIENT_OK && r != PL_CLIENT_E_KEY_CHANGED)
+    if (!(st = malloc(sizeof *st)))
+        return cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
+    r = cl_kt_current(c, user, 1, st);
+    free(st);
+    if (r == PL_CLIENT_E_KT_UNLOGGED) {
+        /* Not in the log: is it a user at all? ListDevices says (and keeps the TOFU key). */
+        cl_device_list dl;
+
+        if ((r = cl_fetch_devices(c, user, &dl)) != PL_CLIENT_OK)
+            return r;
+        r = cl_fail(c, PL_CLIENT_E_KT_UNLOGGED,
+                    "the key-transparency log has no entry for %s (yet): try again in a moment",
+                    user);
+    }
+    if (r != PL_CLIENT_OK && r != PL_CLIENT_E_KEY_CHANGED)
         return r;
     r = pl_cstore_contact_get(c->store, user, ct);
     return r == PL_CSTORE_OK ? PL_CLIENT_OK : cl_store_fail(c, r, "reading a contact");

@@ -99,6 +99,11 @@ void cl_disconnect(pl_client *c);
 /* Sends one request on the connection (connecting first if needed, authenticated). */
 int cl_request(pl_client *c, Parley__Request *req, Parley__ServerFrame **out);
 
+/* After init or link has connected (r is cl_connect's result): pins the server's
+ * key-transparency log (client_kt.c). A pin that fails is announced, not fatal: the log is
+ * then pinned at the first lookup. Returns r. */
+int cl_kt_pin_at_setup(pl_client *c, int r);
+
 /* Generates and uploads a signed prekey and `n` one-time prekeys, storing their private
  * parts first (one transaction). */
 int cl_upload_prekeys(pl_client *c, int signed_prekey, uint32_t n);

@@ -340,7 +340,7 @@ int pl_client_link_wait(pl_client *c, int timeout_ms, volatile sig_atomic_t *sto
                 return r;
             sodium_memzero(&c->link, sizeof c->link);
             cl_disconnect(c); /* now authenticate as the device, uploading prekeys */
-            return cl_connect(c);
+            return cl_kt_pin_at_setup(c, cl_connect(c)); /* then pin the KT log */
         }
         r = cl_status(f) == PARLEY__STATUS_CODE__STATUS_NOT_FOUND
                 ? PL_CLIENT_OK

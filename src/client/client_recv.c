@@ -430,6 +430,7 @@ int pl_client_receive(pl_client *c, int wait_ms, pl_client_message_cb cb, void *
 
     if ((r = cl_connect(c)) != PL_CLIENT_OK)
         return r;
+    (void)pl_client_kt_monitor(c, 1); /* owner monitoring (client_kt.c): alerts, not errors */
     /* The backlog first: everything stored before we connected, then QueueEmpty (once per
      * connection: on a connection that already had it, what is pending is already queued or
      * on its way, and the drain below takes it). */
@@ -492,6 +493,7 @@ int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_messag
             }
             backoff = BACKOFF_MIN_MS;
             last_ping = mono_ms();
+            (void)pl_client_kt_monitor(c, 0); /* owner monitoring, at least daily */
         }
         r = pump(c, &rs, LISTEN_POLL_MS, &queue_empty);
         if (r == PL_CLIENT_E_TIMEOUT) {
@@ -505,6 +507,7 @@ int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_messag
                 if (cl_request(c, &req, &f) == PL_CLIENT_OK)
                     pl_frame_server_free(f);
                 last_ping = mono_ms();
+                (void)pl_client_kt_monitor(c, 0); /* a lookup once its last is a day old */
             }
             continue;
         }

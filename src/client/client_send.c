@@ -2,21 +2,28 @@
  * client_send.c: sending a message (client.h): one Send carrying a ciphertext for every
  * device of the recipient and for every other device of ours.
  *
- * For each attempt: fetch both device lists (every record verified under its account key,
- * the key-change rules applied), make sure there is a session with each device whose peer
- * identity is the one in its current record (else fetch that account's bundles, verify them
- * and start new sessions), encrypt, save every session (BEFORE anything leaves: libparley's
- * rule), then send. STATUS_MISMATCHED_DEVICES means our lists were stale: the sessions of
- * stale devices are dropped and the next attempt fetches again.
+ * The devices are those of the account states verified in the key-transparency log
+ * (client_kt.c, PROTOCOL.md §25), ours and the recipient's: a device or identity key the log
+ * does not show is never encrypted to. For each attempt: take both verified states (looked up
+ * before the first message), make sure there is a session with each device whose peer
+ * identity is the one its record lists (else fetch that account's bundles, keep only those
+ * of verified devices with the listed keys, and start new sessions), encrypt, save every
+ * session (BEFORE anything leaves: libparley's rule), then send. When the server disagrees
+ * (a bundle of another device, a logged device without a bundle, STATUS_MISMATCHED_DEVICES)
+ * the label is looked up again, up to CL_KT_RETRIES times about 1 s apart (a new entry may be
+ * pending); if the log still does not show a device the server insists on, the send fails
+ * naming it (E_KT_UNLOGGED, with an alert).
  */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #include "client_internal.h"
+#include "client_kt.h"
 #include "content.pb-c.h"
 
 #define MAX_TARGETS (2 * CL_DEVICES_MAX)
@@ -69,9 +76,15 @@ static pl_session *load_session(pl_client *c, const char *user, uint32_t device_
     return s;
 }
 
-/* Starts sessions with every target of `user` that has none, from its bundles. */
+/*
+ * Starts sessions with every target of `user` that has none, from its bundles. Only a bundle
+ * of a device in the verified state, with the identity key that state lists, is used (§25
+ * rule 3); any other bundle is ignored and sets *differs, as does a target left without one:
+ * the server's list and the log disagree, and the caller looks the label up again.
+ */
 static int start_sessions(pl_client *c, send_state *st, const char *user,
-                          const uint8_t account_key[PL_PUBKEY_BYTES])
+                          const uint8_t account_key[PL_PUBKEY_BYTES], int *differs,
+                          uint32_t *odd_device)
 {
     Parley__Request req = PARLEY__REQUEST__INIT;
     Parley__FetchBundles fb = PARLEY__FETCH_BUNDLES__INIT;
@@ -94,6 +107,7 @@ static int start_sessions(pl_client *c, send_state *st, const char *user,
     for (size_t b = 0; b < f->response->fetch_bundles->n_bundles; b++) {
         const ProtobufCBinaryData *raw = &f->response->fetch_bundles->bundles[b];
         pl_bundle bundle;
+        int used = 0;
 
         if (pl_bundle_verify(raw->data, raw->len, account_key, &bundle) != PL_OK) {
             r = cl_fail(c, PL_CLIENT_E_BAD_RECORD,
@@ -104,19 +118,23 @@ static int start_sessions(pl_client *c, send_state *st, const char *user,
         for (size_t i = 0; i < st->n; i++) {
             target *t = &st->t[i];
 
-            if (t->user != user || t->session || t->device_id != bundle.device.device_id)
+            if (t->user != user || t->device_id != bundle.device.device_id)
                 continue;
-            if (sodium_memcmp(bundle.device.identity_key, t->identity_key, PL_PUBKEY_BYTES) != 0) {
-                r = cl_fail(c, PL_CLIENT_E_BAD_RECORD,
-                            "%s's bundle for device %u names another key than its record", user,
-                            t->device_id);
-                goto out;
-            }
+            /* A device of the verified state, but with another key than the log lists. */
+            if (sodium_memcmp(bundle.device.identity_key, t->identity_key, PL_PUBKEY_BYTES) != 0)
+                break;
+            used = 1;
+            if (t->session)
+                break;
             if (pl_session_initiate(&t->session, NULL, c->device, &bundle) != PL_OK) {
                 r = cl_fail(c, PL_CLIENT_E_BAD_RECORD, "cannot start a session with %s/%u", user,
                             t->device_id);
                 goto out;
             }
+        }
+        if (!used && !(user == c->username && bundle.device.device_id == c->device_id)) {
+            *differs = 1;
+            *odd_device = bundle.device.device_id;
         }
     }
     r = PL_CLIENT_OK;
@@ -244,8 +262,16 @@ static int save_sessions(pl_client *c, send_state *st)
     return PL_CLIENT_OK;
 }
 
-/* Sends the Send. Returns PL_CLIENT_OK, 1 for "mismatched: try again", or an error. */
-static int send_once(pl_client *c, send_state *st, const uint8_t id[16])
+/* What a STATUS_MISMATCHED_DEVICES refusal said, per account. */
+typedef struct mismatch {
+    int ours, theirs;     /* the account's list disagreed with ours */
+    uint32_t odd_device;  /* a device the server insists on (missing), 0 if none */
+    const char *odd_user; /* its account */
+} mismatch;
+
+/* Sends the Send. Returns PL_CLIENT_OK, 1 for "mismatched: look up and try again" (with *mm
+ * filled), or an error. */
+static int send_once(pl_client *c, send_state *st, const uint8_t id[16], mismatch *mm)
 {
     Parley__DeviceCiphertext dc[MAX_TARGETS], *rp[MAX_TARGETS], *sp[MAX_TARGETS];
     Parley__Request req = PARLEY__REQUEST__INIT;
@@ -279,11 +305,23 @@ static int send_once(pl_client *c, send_state *st, const uint8_t id[16])
     if (cl_status(f) == PARLEY__STATUS_CODE__STATUS_MISMATCHED_DEVICES) {
         const Parley__Status *s = f->response->status;
 
-        /* Stale devices: their sessions no longer match; drop them. */
-        for (size_t m = 0; m < s->n_mismatched; m++)
-            for (size_t k = 0; k < s->mismatched[m]->n_stale; k++)
-                (void)pl_cstore_session_delete(c->store, s->mismatched[m]->username,
-                                               s->mismatched[m]->stale[k]);
+        /* Stale devices: their sessions no longer match; drop them. Whatever the server says,
+         * only a new lookup can change the devices we encrypt to (§25 rule 3). */
+        for (size_t m = 0; m < s->n_mismatched; m++) {
+            const Parley__MismatchedDevices *md = s->mismatched[m];
+            int ours = md->username && strcmp(md->username, c->username) == 0;
+
+            for (size_t k = 0; k < md->n_stale; k++)
+                (void)pl_cstore_session_delete(c->store, md->username, md->stale[k]);
+            if (ours)
+                mm->ours = 1;
+            else
+                mm->theirs = 1;
+            if (md->n_missing > 0) {
+                mm->odd_device = md->missing[0];
+                mm->odd_user = ours ? c->username : st->to;
+            }
+        }
         r = 1;
     } else if (cl_status(f) != 0) {
         r = cl_refused(c, f, "sending");
@@ -292,14 +330,26 @@ static int send_once(pl_client *c, send_state *st, const uint8_t id[16])
     return r;
 }
 
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000u, (long)(ms % 1000u) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
 int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_len, char id_out[33])
 {
     send_state st;
     cl_device_list theirs, ours;
+    cl_kt_state *kt_ours = NULL, *kt_theirs = NULL;
     pl_cstore_message m;
     uint8_t id[16];
     uint64_t sent_at = cl_now_ms();
-    int r = PL_CLIENT_E_USAGE, attempt;
+    int r = PL_CLIENT_E_USAGE, attempt, refresh_ours = 0, refresh_theirs = 0, disagreements = 0;
+    uint32_t odd_device = 0;
+    const char *odd_user = NULL;
+    int odd_unlogged =
+        0; /* the server names a device the log lacks (else: a logged one it lacks) */
 
     id_out[0] = '\0';
     memset(&st, 0, sizeof st);
@@ -307,49 +357,113 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
         return cl_fail(c, PL_CLIENT_E_BAD_USERNAME, "\"%s\" is not a username", to);
     for (size_t i = 0; to[i]; i++)
         st.to[i] = (char)((to[i] >= 'A' && to[i] <= 'Z') ? to[i] + 32 : to[i]);
+    if (!(kt_ours = malloc(sizeof *kt_ours)) || !(kt_theirs = malloc(sizeof *kt_theirs))) {
+        r = cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
+        goto out;
+    }
     randombytes_buf(id, sizeof id);
-    for (attempt = 0; attempt < CL_SEND_ATTEMPTS; attempt++) {
-        int to_self = strcmp(st.to, c->username) == 0;
+    for (attempt = 0; attempt < CL_SEND_ATTEMPTS + CL_KT_RETRIES; attempt++) {
+        int to_self = strcmp(st.to, c->username) == 0, differs_ours = 0, differs_theirs = 0;
+        uint32_t odd = 0;
 
         targets_free(&st);
-        if ((r = cl_fetch_devices(c, c->username, &ours)) != PL_CLIENT_OK)
+        /* Encrypt only to the devices of the verified states (§25): ours and theirs, looked
+         * up before the first message and again whenever the server disagrees. */
+        r = cl_kt_current(c, c->username, refresh_ours, kt_ours);
+        if (r == PL_CLIENT_OK && !to_self)
+            r = cl_kt_current(c, st.to, refresh_theirs, kt_theirs);
+        if (r == PL_CLIENT_E_KT_UNLOGGED && ++disagreements <= CL_KT_RETRIES) {
+            sleep_ms(CL_KT_RETRY_MS); /* a new account: its first entry may be pending */
+            continue;
+        }
+        if (r != PL_CLIENT_OK)
             goto out;
+        cl_kt_to_device_list(kt_ours, &ours);
         if (!to_self) {
-            if ((r = cl_fetch_devices(c, st.to, &theirs)) != PL_CLIENT_OK)
-                goto out;
-            if (theirs.n == 0) {
-                r = cl_fail(c, PL_CLIENT_E_NO_DEVICES, "%s has no devices", st.to);
-                goto out;
-            }
+            cl_kt_to_device_list(kt_theirs, &theirs);
             if ((r = add_targets(c, &st, st.to, &theirs)) != PL_CLIENT_OK)
                 goto out;
         }
+        refresh_ours = refresh_theirs = 0;
         if ((r = add_targets(c, &st, c->username, &ours)) != PL_CLIENT_OK)
             goto out;
-        if (!to_self && (r = start_sessions(c, &st, st.to, theirs.account_key)) != PL_CLIENT_OK)
+        if (!to_self && (r = start_sessions(c, &st, st.to, theirs.account_key, &differs_theirs,
+                                            &odd)) != PL_CLIENT_OK)
             goto out;
-        if ((r = start_sessions(c, &st, c->username, c->account_key)) != PL_CLIENT_OK)
+        if (differs_theirs) {
+            odd_device = odd;
+            odd_user = st.to;
+            odd_unlogged = 1;
+        }
+        if ((r = start_sessions(c, &st, c->username, c->account_key, &differs_ours, &odd)) !=
+            PL_CLIENT_OK)
             goto out;
-        /* A device without a bundle (no signed prekey yet) cannot be reached: the server
-         * would refuse the Send as missing it. */
+        if (differs_ours) {
+            odd_device = odd;
+            odd_user = c->username;
+            odd_unlogged = 1;
+        }
+        /* A logged device without a bundle: removed on the server before the log shows it,
+         * or it has not published its keys yet. */
         for (size_t i = 0; i < st.n; i++)
             if (!st.t[i].session) {
-                r = cl_fail(c, PL_CLIENT_E_NO_DEVICES,
-                            "device %u of %s has not published its keys yet; try again later",
-                            st.t[i].device_id, st.t[i].user);
-                goto out;
+                if (st.t[i].user == c->username)
+                    differs_ours = 1;
+                else
+                    differs_theirs = 1;
+                odd_device = st.t[i].device_id;
+                odd_user = st.t[i].user;
+                odd_unlogged = 0;
             }
-        if (st.n == 0)
-            break; /* a note to self with no other device: history only */
-        if ((r = encrypt_all(c, &st, id, sent_at, text, text_len)) != PL_CLIENT_OK ||
-            (r = save_sessions(c, &st)) != PL_CLIENT_OK)
-            goto out;
-        if ((r = send_once(c, &st, id)) != 1)
+        if (!differs_ours && !differs_theirs) {
+            mismatch mm = {0, 0, 0, NULL};
+
+            if (st.n == 0)
+                break; /* a note to self with no other device: history only */
+            if ((r = encrypt_all(c, &st, id, sent_at, text, text_len)) != PL_CLIENT_OK ||
+                (r = save_sessions(c, &st)) != PL_CLIENT_OK)
+                goto out;
+            if ((r = send_once(c, &st, id, &mm)) != 1)
+                break;
+            differs_ours = mm.ours;
+            differs_theirs = mm.theirs;
+            if (mm.odd_device) {
+                odd_device = mm.odd_device;
+                odd_user = mm.odd_user;
+                odd_unlogged = 1;
+            }
+        }
+        /* The server and the log disagree: look up again; a new entry may be pending (the
+         * server publishes about 1 s after a change), so wait from the second time on. */
+        if (++disagreements > CL_KT_RETRIES)
             break;
+        if (disagreements > 1)
+            sleep_ms(CL_KT_RETRY_MS);
+        refresh_ours = differs_ours;
+        refresh_theirs = differs_theirs;
+        r = 1;
     }
-    if (r == 1)
-        r = cl_fail(c, PL_CLIENT_E_REFUSED,
-                    "the device lists kept changing while sending to %s; try again", st.to);
+    if (r == 1 || disagreements > CL_KT_RETRIES) {
+        if (odd_device && odd_unlogged) {
+            pl_cstore_kt_evidence ev;
+            char note[448];
+
+            snprintf(note, sizeof note, "device %u of %s: named by %s, not in the verified state\n",
+                     odd_device, odd_user, c->server);
+            ev = (pl_cstore_kt_evidence){"device.txt", (const uint8_t *)note, strlen(note)};
+            r = cl_kt_alert(c, PL_CLIENT_E_KT_UNLOGGED, odd_user, CL_KT_ALERT_UNLOGGED, 0, &ev, 1,
+                            "%s insists on device %u of %s, which the key-transparency log does "
+                            "not show: not sending to it",
+                            c->server, odd_device, odd_user);
+        } else if (odd_device) {
+            r = cl_fail(c, PL_CLIENT_E_NO_DEVICES,
+                        "device %u of %s has not published its keys yet; try again later",
+                        odd_device, odd_user);
+        } else {
+            r = cl_fail(c, PL_CLIENT_E_REFUSED,
+                        "the device lists kept changing while sending to %s; try again", st.to);
+        }
+    }
     if (r != PL_CLIENT_OK)
         goto out;
     memset(&m, 0, sizeof m);
@@ -366,5 +480,7 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
     r = PL_CLIENT_OK;
 out:
     targets_free(&st);
+    free(kt_ours);
+    free(kt_theirs);
     return r;
 }

@@ -11,7 +11,7 @@
  * "messages/body/<peer>/<kind>/<message id hex>", "meta/value/key_check". A value copied to
  * another row or column, or a flipped bit, fails to open: PL_CSTORE_E_CORRUPT.
  *
- * Schema (version 1; the version lives in the one-row table schema_version, and
+ * Schema (version 2; the version lives in the one-row table schema_version, and
  * PRAGMA application_id marks the file as a parley client store):
  *   meta(name PRIMARY KEY, value)   key_check: a sealed constant proving the key fits
  *   settings(name PRIMARY KEY, value TEXT)
@@ -23,6 +23,13 @@
  *   messages(id, peer, kind, msg_id, device_id, sent_at, received_at, body sealed)
  *            UNIQUE(peer, kind, msg_id), INDEX(peer, id)
  *   seen(seq PRIMARY KEY)
+ * Version 2 adds key transparency (cstore_kt.c, public data, not sealed):
+ *   kt_log(id = 1, origin, log_vkey, vrf_key, witness_vkeys, quorum, max_ahead, max_behind,
+ *          pinned_at, has_checkpoint, size, root, note, checked_at)   the pinned log and view
+ *   kt_labels(label PRIMARY KEY, version, state, vrf_cache, tree_size, entry_time,
+ *             verified_at)                        the last verified account state per label
+ *   kt_alerts(id, label, kind, reason, high, created_at, acknowledged)
+ *   kt_evidence(alert_id, seq, name, data)        PRIMARY KEY(alert_id, seq)
  * Timestamps are stored as the int64 with the same bits as the uint64.
  */
 #include <fcntl.h>
@@ -37,7 +44,7 @@
 #include "cstore_internal.h"
 
 #define CS_APPLICATION_ID 0x506c7943 /* "PlyC" */
-#define CS_SCHEMA_VERSION 1
+#define CS_SCHEMA_VERSION 2
 
 #define CS_USERNAME_MAX 32
 #define CS_NAME_MAX 64          /* setting and secret names */
@@ -71,6 +78,21 @@ static const char *const migrations[CS_SCHEMA_VERSION] = {
     " received_at INTEGER NOT NULL, body BLOB NOT NULL, UNIQUE(peer, kind, msg_id)) STRICT;"
     "CREATE INDEX messages_by_peer ON messages(peer, id);"
     "CREATE TABLE seen(seq INTEGER PRIMARY KEY) STRICT;",
+    /* 1 -> 2: key transparency (docs/CLIENT.md, PROTOCOL.md §25). */
+    "CREATE TABLE kt_log(id INTEGER PRIMARY KEY CHECK (id = 1), origin TEXT NOT NULL,"
+    " log_vkey TEXT NOT NULL, vrf_key BLOB NOT NULL, witness_vkeys TEXT NOT NULL,"
+    " quorum INTEGER NOT NULL, max_ahead INTEGER NOT NULL, max_behind INTEGER NOT NULL,"
+    " pinned_at INTEGER NOT NULL, has_checkpoint INTEGER NOT NULL, size INTEGER NOT NULL,"
+    " root BLOB NOT NULL, note TEXT NOT NULL, checked_at INTEGER NOT NULL) STRICT;"
+    "CREATE TABLE kt_labels(label TEXT PRIMARY KEY, version INTEGER NOT NULL,"
+    " state BLOB NOT NULL, vrf_cache BLOB NOT NULL, tree_size INTEGER NOT NULL,"
+    " entry_time INTEGER NOT NULL, verified_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;"
+    "CREATE TABLE kt_alerts(id INTEGER PRIMARY KEY, label TEXT NOT NULL, kind TEXT NOT NULL,"
+    " reason TEXT NOT NULL, high INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    " acknowledged INTEGER NOT NULL) STRICT;"
+    "CREATE TABLE kt_evidence(alert_id INTEGER NOT NULL REFERENCES kt_alerts(id),"
+    " seq INTEGER NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,"
+    " PRIMARY KEY(alert_id, seq)) STRICT, WITHOUT ROWID;",
 };
 
 static const char *const stmt_sql[PL__CS_STMT_COUNT] = {
@@ -253,6 +275,43 @@ static int column_u32(pl_cstore *s, sqlite3_stmt *st, int col, uint32_t *out)
         return error(s, PL_CSTORE_E_CORRUPT, "a stored device id is out of range");
     *out = (uint32_t)v;
     return PL_CSTORE_OK;
+}
+
+/* Shared with cstore_kt.c (cstore_internal.h). */
+sqlite3_stmt *pl__cs_stmt(pl_cstore *s, enum pl__cs_stmt_id id, int *r)
+{
+    return stmt(s, id, r);
+}
+
+int pl__cs_step_done(pl_cstore *s, sqlite3_stmt *st, const char *what)
+{
+    return step_done(s, st, what);
+}
+
+int pl__cs_run(pl_cstore *s, enum pl__cs_stmt_id id, const char *what)
+{
+    return run(s, id, what);
+}
+
+int pl__cs_fail(pl_cstore *s, int rc, const char *what)
+{
+    return fail(s, rc, what);
+}
+
+int pl__cs_error(pl_cstore *s, int code, const char *msg)
+{
+    return error(s, code, msg);
+}
+
+int pl__cs_column_text(pl_cstore *s, sqlite3_stmt *st, int col, char *out, size_t max,
+                       int may_be_empty)
+{
+    return column_text(s, st, col, out, max, may_be_empty);
+}
+
+int pl__cs_column_fixed(pl_cstore *s, sqlite3_stmt *st, int col, uint8_t *out, size_t len)
+{
+    return column_fixed(s, st, col, out, len);
 }
 
 /* ---- Sealed values ---------------------------------------------------------------------- */

@@ -175,4 +175,95 @@ int pl_cstore_seen_has(pl_cstore *s, uint64_t seq); /* 1, 0, or a negative error
 /* Forgets seqs at or below up_to (after they were acknowledged). */
 int pl_cstore_seen_prune(pl_cstore *s, uint64_t up_to);
 
+/* ---- Key transparency (cstore_kt.c; docs/CLIENT.md, PROTOCOL.md §21, §25). Public data,
+ * stored plain; the caller verifies what it loads (signatures, proofs) as hostile input. */
+
+#define PL_CSTORE_KT_ORIGIN_MAX 255
+#define PL_CSTORE_KT_VKEY_MAX 320 /* >= PL_NOTE_VKEY_MAX_BYTES */
+#define PL_CSTORE_KT_WITNESSES_MAX 8
+#define PL_CSTORE_KT_NOTE_MAX 16384 /* PL_NOTE_MAX_BYTES */
+#define PL_CSTORE_KT_STATE_MAX 2436 /* PL_ACCOUNT_STATE_MAX_BYTES */
+#define PL_CSTORE_KT_VRF_CACHE_MAX 64
+#define PL_CSTORE_KT_KIND_MAX 31
+#define PL_CSTORE_KT_REASON_MAX 255
+#define PL_CSTORE_KT_EVIDENCE_NAME_MAX 63
+#define PL_CSTORE_KT_EVIDENCE_MAX 8             /* pieces per alert */
+#define PL_CSTORE_KT_EVIDENCE_BYTES (64u << 10) /* per piece */
+
+/* The pinned log (KtConfig) and the last checkpoint this client verified. One row. */
+typedef struct pl_cstore_kt_log {
+    char origin[PL_CSTORE_KT_ORIGIN_MAX + 1];
+    char log_vkey[PL_CSTORE_KT_VKEY_MAX + 1];
+    uint8_t vrf_key[32];
+    char witness_vkeys[PL_CSTORE_KT_WITNESSES_MAX][PL_CSTORE_KT_VKEY_MAX + 1];
+    size_t n_witnesses;
+    uint32_t quorum;
+    uint64_t max_ahead_ms, max_behind_ms;
+    uint64_t pinned_at_ms;
+    int has_checkpoint;
+    uint64_t size;
+    uint8_t root[32];
+    char note[PL_CSTORE_KT_NOTE_MAX]; /* note_len bytes, not NUL-terminated */
+    size_t note_len;
+    uint64_t checked_at_ms; /* when this checkpoint was last verified */
+} pl_cstore_kt_log;
+
+/* Inserts or replaces the one row. _E_INVALID_ARG for out-of-range fields. */
+int pl_cstore_kt_log_put(pl_cstore *s, const pl_cstore_kt_log *log);
+/* _E_NOT_FOUND before the first pin; _E_CORRUPT for a row whose fields are out of range. */
+int pl_cstore_kt_log_get(pl_cstore *s, pl_cstore_kt_log *out);
+
+/* The last verified account state of one label, with the VRF outputs verified for it. */
+typedef struct pl_cstore_kt_label {
+    char label[33];
+    uint32_t version;
+    uint8_t state[PL_CSTORE_KT_STATE_MAX];
+    size_t state_len;
+    struct {
+        uint32_t version;
+        uint8_t vrf_out[32];
+    } vrf_cache[PL_CSTORE_KT_VRF_CACHE_MAX];
+    size_t n_vrf_cache;
+    uint64_t tree_size;     /* the checkpoint it was verified against */
+    uint64_t entry_time_ms; /* that log entry's timestamp */
+    uint64_t verified_at_ms;
+} pl_cstore_kt_label;
+
+int pl_cstore_kt_label_put(pl_cstore *s, const pl_cstore_kt_label *l);
+/* _E_NOT_FOUND if the label was never verified; _E_CORRUPT for out-of-range fields. */
+int pl_cstore_kt_label_get(pl_cstore *s, const char *label, pl_cstore_kt_label *out);
+
+/* An alert: a check that failed, with the evidence kept for the user or an auditor. */
+typedef struct pl_cstore_kt_alert {
+    int64_t id;
+    char label[33]; /* "" for the whole log (a checkpoint, the pinned config) */
+    char kind[PL_CSTORE_KT_KIND_MAX + 1];
+    char reason[PL_CSTORE_KT_REASON_MAX + 1];
+    int high; /* shown by every command until acknowledged */
+    uint64_t created_at_ms;
+    int acknowledged;
+    size_t n_evidence;
+} pl_cstore_kt_alert;
+
+/* One piece of evidence: a name ([a-z0-9._-], 1..63 bytes, used as a file name on export)
+ * and its bytes (at most PL_CSTORE_KT_EVIDENCE_BYTES). */
+typedef struct pl_cstore_kt_evidence {
+    const char *name;
+    const uint8_t *data;
+    size_t len;
+} pl_cstore_kt_evidence;
+
+/* Adds an alert (a->id, acknowledged and n_evidence are ignored) with ev[0..n) (n <= 8), in
+ * one SAVEPOINT; *id gets its id (id may be NULL). */
+int pl_cstore_kt_alert_add(pl_cstore *s, const pl_cstore_kt_alert *a,
+                           const pl_cstore_kt_evidence *ev, size_t n, int64_t *id);
+/* Calls cb for each alert (only unacknowledged ones unless all) in id order. */
+int pl_cstore_kt_alert_list(pl_cstore *s, int all,
+                            int (*cb)(void *ctx, const pl_cstore_kt_alert *a), void *ctx);
+/* Marks an alert acknowledged: _E_NOT_FOUND if there is no such alert. */
+int pl_cstore_kt_alert_ack(pl_cstore *s, int64_t id);
+/* Calls cb for each piece of evidence of an alert (name checked, data valid during the call). */
+int pl_cstore_kt_evidence_list(pl_cstore *s, int64_t alert_id,
+                               int (*cb)(void *ctx, const pl_cstore_kt_evidence *e), void *ctx);
+
 #endif

@@ -142,7 +142,28 @@ int pl__cstore_key_load(const char *home, const char *passphrase, uint8_t key[PL
                      " received_at, body FROM messages ORDER BY id DESC LIMIT ?2) ORDER BY id")    \
     XX(SEEN_ADD, "INSERT OR IGNORE INTO seen(seq) VALUES (?1)")                                    \
     XX(SEEN_HAS, "SELECT 1 FROM seen WHERE seq = ?1")                                              \
-    XX(SEEN_PRUNE, "DELETE FROM seen WHERE seq <= ?1")
+    XX(SEEN_PRUNE, "DELETE FROM seen WHERE seq <= ?1")                                             \
+    /* Key transparency (cstore_kt.c). */                                                          \
+    XX(KT_LOG_PUT, "INSERT OR REPLACE INTO kt_log(id, origin, log_vkey, vrf_key, witness_vkeys,"   \
+                   " quorum, max_ahead, max_behind, pinned_at, has_checkpoint, size, root, note,"  \
+                   " checked_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"    \
+                   " ?13)")                                                                        \
+    XX(KT_LOG_GET, "SELECT origin, log_vkey, vrf_key, witness_vkeys, quorum, max_ahead,"           \
+                   " max_behind, pinned_at, has_checkpoint, size, root, note, checked_at"          \
+                   " FROM kt_log WHERE id = 1")                                                    \
+    XX(KT_LABEL_PUT, "INSERT OR REPLACE INTO kt_labels(label, version, state, vrf_cache,"          \
+                     " tree_size, entry_time, verified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")   \
+    XX(KT_LABEL_GET, "SELECT label, version, state, vrf_cache, tree_size, entry_time, verified_at" \
+                     " FROM kt_labels WHERE label = ?1")                                           \
+    XX(KT_ALERT_ADD, "INSERT INTO kt_alerts(label, kind, reason, high, created_at, acknowledged)"  \
+                     " VALUES (?1, ?2, ?3, ?4, ?5, 0)")                                            \
+    XX(KT_EVIDENCE_ADD, "INSERT INTO kt_evidence(alert_id, seq, name, data)"                       \
+                        " VALUES (?1, ?2, ?3, ?4)")                                                \
+    XX(KT_ALERT_LIST, "SELECT id, label, kind, reason, high, created_at, acknowledged,"            \
+                      " (SELECT count(*) FROM kt_evidence WHERE alert_id = kt_alerts.id)"          \
+                      " FROM kt_alerts WHERE (?1 OR acknowledged = 0) ORDER BY id")                \
+    XX(KT_ALERT_ACK, "UPDATE kt_alerts SET acknowledged = 1 WHERE id = ?1")                        \
+    XX(KT_EVIDENCE_LIST, "SELECT name, data FROM kt_evidence WHERE alert_id = ?1 ORDER BY seq")
 
 enum pl__cs_stmt_id {
 #define PL__CS_STMT_ENUM(id, sql) PL__CS_##id,
@@ -159,5 +180,16 @@ struct pl_cstore {
     int in_tx;    /* inside pl_cstore_begin ... commit/rollback */
     char err[PL__CSTORE_ERR_MAX];
 };
+
+/* Helpers of cstore.c for cstore_kt.c: a prepared statement (reset, bindings cleared), a
+ * statement run to completion, errors recorded in s->err, and checked column reads. */
+sqlite3_stmt *pl__cs_stmt(pl_cstore *s, enum pl__cs_stmt_id id, int *r);
+int pl__cs_step_done(pl_cstore *s, sqlite3_stmt *st, const char *what);
+int pl__cs_run(pl_cstore *s, enum pl__cs_stmt_id id, const char *what);
+int pl__cs_fail(pl_cstore *s, int rc, const char *what);
+int pl__cs_error(pl_cstore *s, int code, const char *msg);
+int pl__cs_column_text(pl_cstore *s, sqlite3_stmt *st, int col, char *out, size_t max,
+                       int may_be_empty);
+int pl__cs_column_fixed(pl_cstore *s, sqlite3_stmt *st, int col, uint8_t *out, size_t len);
 
 #endif

@@ -1,0 +1,327 @@
+/*
+ * test_client_kt.c: key-transparency verification in the client runtime (client_kt*.c)
+ * against a real parleyd (quorum 0): a contact is verified in the log before the first
+ * message and only its logged devices are used; the account's own history lists register,
+ * link and removal; and a client whose pinned VRF key or saved checkpoint was altered in its
+ * store refuses to send with a specific error, keeps the evidence, and stays blocked until
+ * the alert is acknowledged.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "client.h"
+#include "parleyd_harness.h"
+
+static ph_server *srv;
+static char server_addr[64];
+static char base[256];
+
+#define OK(cl, expr)                                                                               \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        if (rc_ != PL_CLIENT_OK)                                                                   \
+            fail_msg("%s: %s (%s)", #expr, pl_client_errname(rc_), pl_client_error(cl));           \
+    } while (0)
+
+#define EXPECT(cl, expr, want)                                                                     \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        if (rc_ != (want))                                                                         \
+            fail_msg("%s: %s, want %s (%s)", #expr, pl_client_errname(rc_),                        \
+                     pl_client_errname(want), pl_client_error(cl));                                \
+    } while (0)
+
+static pl_client *open_home(const char *name, int create)
+{
+    char home[512], err[512];
+    pl_client *c = NULL;
+    int r;
+
+    snprintf(home, sizeof home, "%s/%s", base, name);
+    r = pl_client_open(&c, home, NULL, create, err, sizeof err);
+    if (r != PL_CLIENT_OK)
+        fail_msg("open %s: %s: %s", name, pl_client_errname(r), err);
+    return c;
+}
+
+static pl_client *new_user(const char *name)
+{
+    char fp[96];
+    pl_client *cl = open_home(name, 1);
+
+    OK(cl, pl_client_init(cl, server_addr, srv->cert_path, name, "laptop", fp));
+    return cl;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000u, (long)(ms % 1000u) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* Runs sql on the closed home's database (a person with access to the disk). */
+static void tamper(const char *name, const char *sql)
+{
+    char path[600];
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+
+    snprintf(path, sizeof path, "%s/%s/parley.db", base, name);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "?");
+    sqlite3_close(db);
+}
+
+typedef struct alerts {
+    char kind[8][32];
+    char user[8][33];
+    int64_t id[8];
+    size_t evidence[8];
+    int high[8];
+    size_t n;
+} alerts;
+
+static int collect_alert(void *ctx, const pl_client_alert *a)
+{
+    alerts *x = ctx;
+
+    if (x->n < 8) {
+        snprintf(x->kind[x->n], sizeof x->kind[0], "%s", a->kind);
+        snprintf(x->user[x->n], sizeof x->user[0], "%s", a->user);
+        x->id[x->n] = a->id;
+        x->evidence[x->n] = a->n_evidence;
+        x->high[x->n] = a->high;
+        x->n++;
+    }
+    return 0;
+}
+
+static void contact_verified_before_the_first_message(void **state)
+{
+    pl_client *alice, *bob;
+    pl_client_kt_status st;
+    alerts al;
+    char id[33];
+
+    (void)state;
+    alice = new_user("alice");
+    bob = new_user("bob");
+    /* Nothing verified about bob before the first message... */
+    OK(alice, pl_client_kt_status_get(alice, "bob", 0, &st));
+    assert_true(st.pinned);
+    assert_false(st.verified);
+    /* ...and the send looks him up (waiting for his first entry if it is pending). */
+    OK(alice, pl_client_send(alice, "bob", "hello", 5, id));
+    OK(alice, pl_client_kt_status_get(alice, "bob", 0, &st));
+    assert_true(st.verified);
+    assert_int_equal(st.version, 0);
+    assert_int_equal(st.n_devices, 1);
+    assert_int_equal(st.devices[0].id, 1);
+    assert_true(st.has_checkpoint);
+    assert_true(st.checkpoint_size >= 1);
+    assert_false(st.blocked);
+    /* Our own label was verified on the way (the sender's devices come from it too). */
+    OK(alice, pl_client_kt_status_get(alice, "alice", 0, &st));
+    assert_true(st.verified);
+    /* A fresh lookup through the public call agrees, and nothing was raised. */
+    OK(alice, pl_client_kt_status_get(alice, "BOB", 1, &st));
+    assert_int_equal(st.version, 0);
+    memset(&al, 0, sizeof al);
+    OK(alice, pl_client_alerts(alice, 1, collect_alert, &al));
+    assert_int_equal(al.n, 0);
+    /* Owner monitoring on bob's side finds only his own version 0. */
+    OK(bob, pl_client_kt_monitor(bob, 1));
+    pl_client_close(alice);
+    pl_client_close(bob);
+}
+
+typedef struct history {
+    pl_client_log_entry e[8];
+    size_t n;
+} history;
+
+static int collect_entry(void *ctx, const pl_client_log_entry *e)
+{
+    history *h = ctx;
+
+    if (h->n < 8)
+        h->e[h->n++] = *e;
+    return 0;
+}
+
+static void own_log_lists_register_link_and_removal(void **state)
+{
+    pl_client *carol, *carol2;
+    char code[32], qr[128], fp[96], name[65];
+    uint32_t new_id = 0;
+    history *h = calloc(1, sizeof *h);
+    int tries;
+
+    (void)state;
+    assert_non_null(h);
+    carol = new_user("carol");
+    carol2 = open_home("carol2", 1);
+    OK(carol2, pl_client_link_start(carol2, server_addr, srv->cert_path, "phone", code, qr, fp));
+    OK(carol, pl_client_approve(carol, code, &new_id, name));
+    OK(carol2, pl_client_link_wait(carol2, 10000, NULL));
+    pl_client_close(carol2);
+    OK(carol, pl_client_remove_device(carol, new_id));
+    /* The log publishes about 1 s after each change. */
+    for (tries = 0; tries < 20; tries++) {
+        memset(h, 0, sizeof *h);
+        OK(carol, pl_client_account_log(carol, collect_entry, h));
+        if (h->n == 3)
+            break;
+        sleep_ms(500);
+    }
+    assert_int_equal(h->n, 3);
+    assert_int_equal(h->e[0].version, 0);
+    assert_int_equal(h->e[0].n_added, 1);
+    assert_int_equal(h->e[0].added[0].id, 1);
+    assert_int_equal(h->e[0].n_removed, 0);
+    assert_int_equal(h->e[1].version, 1);
+    assert_int_equal(h->e[1].n_added, 1);
+    assert_int_equal(h->e[1].added[0].id, new_id);
+    assert_int_equal(h->e[1].publisher_device_id, 1);
+    assert_int_equal(h->e[2].n_removed, 1);
+    assert_int_equal(h->e[2].removed[0].id, new_id);
+    assert_int_equal(h->e[2].n_devices, 1);
+    for (size_t i = 0; i < 3; i++)
+        if (h->e[i].unexpected[0])
+            fail_msg("version %zu flagged: %s", i, h->e[i].unexpected);
+    /* Monitoring walks the same chain from what carol verified before. */
+    OK(carol, pl_client_kt_monitor(carol, 1));
+    free(h);
+    pl_client_close(carol);
+}
+
+/* Counts the files under dir/alert-ID. */
+static int exported(const char *dir, int64_t id, const char *file)
+{
+    char path[700];
+    struct stat st;
+
+    snprintf(path, sizeof path, "%s/alert-%lld/%s", dir, (long long)id, file);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0 && st.st_size > 0;
+}
+
+static void altered_vrf_key_blocks_sending_with_evidence(void **state)
+{
+    pl_client *erin, *frank;
+    char id[33], dir[400];
+    alerts al;
+    size_t files = 0;
+
+    (void)state;
+    erin = new_user("erin");
+    frank = new_user("frank");
+    OK(frank, pl_client_send(frank, "frank", "note to self", 12, id)); /* frank is logged */
+    pl_client_close(erin);
+    /* Someone flips a bit of the VRF key erin pinned. */
+    tamper("erin", "UPDATE kt_log SET vrf_key = (SELECT x'ff' || substr(vrf_key, 2) FROM kt_log)");
+    erin = open_home("erin", 0);
+    EXPECT(erin, pl_client_send(erin, "frank", "hi", 2, id), PL_CLIENT_E_KT_PROOF);
+    assert_non_null(strstr(pl_client_error(erin), "alert #"));
+    memset(&al, 0, sizeof al);
+    OK(erin, pl_client_alerts(erin, 0, collect_alert, &al));
+    assert_true(al.n >= 1);
+    assert_string_equal(al.kind[0], "lookup");
+    assert_int_equal(al.evidence[0], 2);
+    /* Nothing changed, and sending stays blocked until the alert is acknowledged. */
+    EXPECT(erin, pl_client_send(erin, al.user[0], "again", 5, id), PL_CLIENT_E_KT_BLOCKED);
+    snprintf(dir, sizeof dir, "%s/erin-evidence", base);
+    OK(erin, pl_client_alerts_export(erin, dir, 0, &files));
+    assert_true(files >= 2);
+    assert_true(exported(dir, al.id[0], "proof.bin"));
+    assert_true(exported(dir, al.id[0], "checkpoint.note"));
+    /* Exporting again never overwrites. */
+    EXPECT(erin, pl_client_alerts_export(erin, dir, al.id[0], &files), PL_CLIENT_E_STORE);
+    OK(erin, pl_client_alert_ack(erin, al.id[0]));
+    EXPECT(erin, pl_client_alert_ack(erin, 999999), PL_CLIENT_E_NOT_FOUND);
+    /* Acknowledged, the next send looks up again, and fails again: the key is still wrong. */
+    EXPECT(erin, pl_client_send(erin, "frank", "hi", 2, id), PL_CLIENT_E_KT_PROOF);
+    pl_client_close(erin);
+    pl_client_close(frank);
+}
+
+static void altered_saved_checkpoint_blocks_sending(void **state)
+{
+    pl_client *gina, *hal;
+    pl_client_kt_status st;
+    char id[33];
+    alerts al;
+
+    (void)state;
+    gina = new_user("gina");
+    hal = new_user("hal");
+    OK(gina, pl_client_send(gina, "hal", "first", 5, id));
+    OK(gina, pl_client_kt_status_get(gina, "hal", 0, &st));
+    assert_true(st.has_checkpoint);
+    pl_client_close(gina);
+    /* The saved checkpoint's root no longer matches its signed note. */
+    tamper("gina", "UPDATE kt_log SET root = zeroblob(32)");
+    gina = open_home("gina", 0);
+    EXPECT(gina, pl_client_send(gina, "hal", "second", 6, id), PL_CLIENT_E_KT_STATE);
+    memset(&al, 0, sizeof al);
+    OK(gina, pl_client_alerts(gina, 0, collect_alert, &al));
+    assert_int_equal(al.n, 1);
+    assert_string_equal(al.kind[0], "saved-state");
+    assert_string_equal(al.user[0], "");
+    assert_int_equal(al.high[0], 1);
+    assert_int_equal(al.evidence[0], 1);
+    /* A log-wide alert blocks every contact. */
+    EXPECT(gina, pl_client_send(gina, "hal", "third", 5, id), PL_CLIENT_E_KT_BLOCKED);
+    OK(gina, pl_client_kt_status_get(gina, "hal", 0, &st));
+    assert_true(st.blocked);
+    pl_client_close(gina);
+    pl_client_close(hal);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(base, sizeof base, "/tmp/parley-kt-XXXXXX");
+    if (!mkdtemp(base))
+        return -1;
+    setenv("PARLEY_TEST_FAST_KDF", "1", 1);
+    srv = ph_start(NULL);
+    snprintf(server_addr, sizeof server_addr, "127.0.0.1:%u", srv->port);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[300];
+
+    (void)state;
+    ph_stop(srv);
+    ph_free(srv);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", base);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(contact_verified_before_the_first_message),
+        cmocka_unit_test(own_log_lists_register_link_and_removal),
+        cmocka_unit_test(altered_vrf_key_blocks_sending_with_evidence),
+        cmocka_unit_test(altered_saved_checkpoint_blocks_sending),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
