@@ -1,6 +1,6 @@
 /*
  * client_account.c: our own account: creating it (parley init), who we are, our devices,
- * removing one.
+ * removing one, and the account states each change carries (PROTOCOL.md §24.3).
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -49,6 +49,136 @@ int cl_copy_ca(pl_client *c, const char *ca_file)
     return r;
 }
 
+/* Inserts add (id add_id) into, or takes remove_id out of, base[0..n) (ascending ids) into
+ * out; returns the new count, or 0 when the change does not apply. */
+static size_t change_list(const uint8_t (*base)[PL_DEVICE_RECORD_BYTES], const uint32_t *ids,
+                          size_t n, const uint8_t *add, uint32_t add_id, uint32_t remove_id,
+                          uint8_t (*out)[PL_DEVICE_RECORD_BYTES])
+{
+    size_t k = 0;
+    int placed = 0, found = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (add && ids[i] == add_id)
+            return 0;
+        if (!add && ids[i] == remove_id) {
+            found = 1;
+            continue;
+        }
+        if (add && !placed && add_id < ids[i]) {
+            memcpy(out[k++], add, PL_DEVICE_RECORD_BYTES);
+            placed = 1;
+        }
+        memcpy(out[k++], base[i], PL_DEVICE_RECORD_BYTES);
+    }
+    if (add && !placed)
+        memcpy(out[k++], add, PL_DEVICE_RECORD_BYTES);
+    if (!add && !found)
+        return 0;
+    return k > PL_ACCOUNT_STATE_MAX_DEVICES ? 0 : k;
+}
+
+int cl_next_state(pl_client *c, const uint8_t *add_record, uint32_t remove_id,
+                  uint8_t out[PL_ACCOUNT_STATE_MAX_BYTES], size_t *len)
+{
+    Parley__Request req = PARLEY__REQUEST__INIT;
+    Parley__ListDevices ld = PARLEY__LIST_DEVICES__INIT;
+    Parley__ServerFrame *f = NULL;
+    pl_account_state *prev = NULL;
+    uint8_t(*base)[PL_DEVICE_RECORD_BYTES] = NULL, (*next)[PL_DEVICE_RECORD_BYTES] = NULL;
+    uint8_t hash[PL_ACCOUNT_STATE_HASH_BYTES];
+    uint32_t ids[PL_ACCOUNT_STATE_MAX_DEVICES], seq = 0, add_id = 0;
+    pl_device_record rec;
+    size_t n = 0, k;
+    int r;
+
+    *len = 0;
+    if (add_record) {
+        if (pl_device_record_verify(add_record, PL_DEVICE_RECORD_BYTES, c->account_key, &rec) !=
+            PL_OK)
+            return cl_fail(c, PL_CLIENT_E_PROTOCOL, "the new device record does not verify");
+        add_id = rec.device_id;
+    }
+    if (!(prev = malloc(sizeof *prev)) ||
+        !(base = calloc(PL_ACCOUNT_STATE_MAX_DEVICES, sizeof *base)) ||
+        !(next = calloc(PL_ACCOUNT_STATE_MAX_DEVICES + 1, sizeof *next))) {
+        r = cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
+        goto out;
+    }
+    ld.username = c->username;
+    req.body_case = PARLEY__REQUEST__BODY_LIST_DEVICES;
+    req.list_devices = &ld;
+    if ((r = cl_request(c, &req, &f)) != PL_CLIENT_OK)
+        goto out;
+    if (cl_status(f) != 0) {
+        r = cl_refused(c, f, "fetching the account's devices");
+        goto out;
+    }
+    {
+        const Parley__DeviceList *dl = f->response->list_devices;
+
+        if (dl->account_state.len) {
+            /* The server's copy is only a copy: it must be ours, signed by our key. */
+            if (pl_account_state_verify(dl->account_state.data, dl->account_state.len, prev) !=
+                    PL_OK ||
+                sodium_memcmp(prev->account_key, c->account_key, PL_PUBKEY_BYTES) != 0 ||
+                prev->seq == UINT32_MAX) {
+                r = cl_fail(c, PL_CLIENT_E_PROTOCOL,
+                            "the server's account state for %s is not signed by this account's "
+                            "key: refusing to build on it",
+                            c->username);
+                goto out;
+            }
+            pl_account_state_hash(dl->account_state.data, dl->account_state.len, hash);
+            seq = prev->seq + 1;
+            n = prev->n_devices;
+            for (size_t i = 0; i < n; i++) {
+                memcpy(base[i], prev->device_records[i], PL_DEVICE_RECORD_BYTES);
+                ids[i] = prev->devices[i].device_id;
+            }
+        } else {
+            /* No state yet (an account made before states): seq 0 of the verified list. */
+            if (dl->n_device_records > PL_ACCOUNT_STATE_MAX_DEVICES) {
+                r = cl_fail(c, PL_CLIENT_E_PROTOCOL, "the server lists too many devices");
+                goto out;
+            }
+            for (size_t i = 0; i < dl->n_device_records; i++) {
+                if (dl->device_records[i].len != PL_DEVICE_RECORD_BYTES ||
+                    pl_device_record_verify(dl->device_records[i].data, PL_DEVICE_RECORD_BYTES,
+                                            c->account_key, &rec) != PL_OK ||
+                    (n && rec.device_id <= ids[n - 1])) {
+                    r = cl_fail(c, PL_CLIENT_E_PROTOCOL,
+                                "the server lists a device this account did not sign");
+                    goto out;
+                }
+                memcpy(base[n], dl->device_records[i].data, PL_DEVICE_RECORD_BYTES);
+                ids[n++] = rec.device_id;
+            }
+        }
+    }
+    if (!(k = change_list((const uint8_t(*)[PL_DEVICE_RECORD_BYTES])base, ids, n, add_record,
+                          add_id, remove_id, next))) {
+        r = cl_fail(c, add_record ? PL_CLIENT_E_PROTOCOL : PL_CLIENT_E_NOT_FOUND,
+                    add_record ? "the account already lists this device id"
+                               : "the account has no device %u",
+                    remove_id);
+        goto out;
+    }
+    if (pl_account_state_sign(c->account, seq, seq ? hash : NULL, cl_now_ms(), c->device_id,
+                              (const uint8_t(*)[PL_DEVICE_RECORD_BYTES])next, k, out,
+                              PL_ACCOUNT_STATE_MAX_BYTES, len) != PL_OK) {
+        r = cl_fail(c, PL_CLIENT_E_NOMEM, "cannot sign the account state");
+        goto out;
+    }
+    r = PL_CLIENT_OK;
+out:
+    pl_frame_server_free(f);
+    free(prev);
+    free(base);
+    free(next);
+    return r;
+}
+
 int pl_client_init(pl_client *c, const char *server, const char *ca_file, const char *username,
                    const char *device_name, char fingerprint_out[96])
 {
@@ -56,6 +186,8 @@ int pl_client_init(pl_client *c, const char *server, const char *ca_file, const 
     Parley__RegisterAccount reg = PARLEY__REGISTER_ACCOUNT__INIT;
     Parley__ServerFrame *f = NULL;
     uint8_t identity[PL_PUBKEY_BYTES], record[PL_DEVICE_RECORD_BYTES];
+    uint8_t state[PL_ACCOUNT_STATE_BYTES(1)];
+    size_t state_len = 0;
     int r;
 
     fingerprint_out[0] = '\0';
@@ -82,6 +214,11 @@ int pl_client_init(pl_client *c, const char *server, const char *ca_file, const 
     if (pl_account_sign_device(c->account, c->device_id, identity, cl_now_ms() / 1000u, record) !=
         PL_OK)
         return cl_fail(c, PL_CLIENT_E_NOMEM, "cannot sign the device record");
+    /* The account's first state: seq 0, exactly this device, made by the account key. */
+    if (pl_account_state_sign(c->account, 0, NULL, cl_now_ms(), 0,
+                              (const uint8_t(*)[PL_DEVICE_RECORD_BYTES])record, 1, state,
+                              sizeof state, &state_len) != PL_OK)
+        return cl_fail(c, PL_CLIENT_E_NOMEM, "cannot sign the account state");
     if ((r = cl_connect_anonymous(c)) != PL_CLIENT_OK)
         return r;
     memcpy(fingerprint_out, c->pin, PL_TLS_FINGERPRINT_BYTES);
@@ -90,6 +227,8 @@ int pl_client_init(pl_client *c, const char *server, const char *ca_file, const 
     reg.account_key.len = PL_PUBKEY_BYTES;
     reg.device_record.data = record;
     reg.device_record.len = sizeof record;
+    reg.account_state.data = state;
+    reg.account_state.len = state_len;
     req.body_case = PARLEY__REQUEST__BODY_REGISTER_ACCOUNT;
     req.register_account = &reg;
     if ((r = pl_cconn_request(c->conn, &req, &f, CL_REQUEST_TIMEOUT_MS)) != PL_CLIENT_OK) {
@@ -191,18 +330,23 @@ int pl_client_remove_device(pl_client *c, uint32_t device_id)
     Parley__Request req = PARLEY__REQUEST__INIT;
     Parley__RemoveDevice rm = PARLEY__REMOVE_DEVICE__INIT;
     Parley__ServerFrame *f = NULL;
-    uint8_t sig[PL_SIGNATURE_BYTES];
+    uint8_t sig[PL_SIGNATURE_BYTES], state[PL_ACCOUNT_STATE_MAX_BYTES];
+    size_t state_len = 0;
     cl_device_list dl;
     int r;
 
     if (device_id == c->device_id)
         return cl_fail(c, PL_CLIENT_E_USAGE,
                        "this is the device you are using: remove it from another device");
+    if ((r = cl_next_state(c, NULL, device_id, state, &state_len)) != PL_CLIENT_OK)
+        return r;
     pl_removal_sign(c->account, device_id, sig);
     rm.username = c->username;
     rm.device_id = device_id;
     rm.signature.data = sig;
     rm.signature.len = sizeof sig;
+    rm.account_state.data = state;
+    rm.account_state.len = state_len;
     req.body_case = PARLEY__REQUEST__BODY_REMOVE_DEVICE;
     req.remove_device = &rm;
     if ((r = cl_request(c, &req, &f)) != PL_CLIENT_OK)

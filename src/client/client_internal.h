@@ -119,6 +119,17 @@ typedef struct cl_device_list {
 } cl_device_list;
 int cl_fetch_devices(pl_client *c, const char *user, cl_device_list *out);
 
+/*
+ * Builds our account's next state (PROTOCOL.md §24.3) for a device change: fetches the
+ * account's last state (DeviceList.account_state), checks that it verifies and is signed by
+ * our own account key, and signs the one that extends it (seq + 1, its hash) with add_record
+ * added (non-NULL) or device remove_id taken out. An account with no state yet gets a seq-0
+ * state of its current (verified) devices, changed likewise. Writes out[0..*len). Returns
+ * PL_CLIENT_OK or an error (a state not ours is PL_CLIENT_E_PROTOCOL).
+ */
+int cl_next_state(pl_client *c, const uint8_t *add_record, uint32_t remove_id,
+                  uint8_t out[PL_ACCOUNT_STATE_MAX_BYTES], size_t *len);
+
 /* Stores a message: 1 if it is new, 0 if it was stored before (a redelivery), or a negative
  * error. Call inside the transaction that also saves the session. */
 int cl_store_message(pl_client *c, const pl_cstore_message *m);

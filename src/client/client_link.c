@@ -366,9 +366,9 @@ int pl_client_approve(pl_client *c, const char *code, uint32_t *new_device_id,
     Parley__ServerFrame *f = NULL;
     uint8_t s[SECRET_BYTES], rdv[16], k_offer[32], key[32], ad[64], shared[32];
     uint8_t e_sk[32], e_pk[32], record[PL_DEVICE_RECORD_BYTES], acct[PL_ACCOUNT_SAVED_BYTES];
-    uint8_t *pt = NULL, *packed = NULL, *blob = NULL;
+    uint8_t *pt = NULL, *packed = NULL, *blob = NULL, *state = NULL;
     unsigned long long pt_len = 0;
-    size_t adlen, plen = 0, blen;
+    size_t adlen, plen = 0, blen, state_len = 0;
     cl_device_list dl;
     int r;
 
@@ -412,9 +412,18 @@ int pl_client_approve(pl_client *c, const char *code, uint32_t *new_device_id,
         r = cl_fail(c, PL_CLIENT_E_LINK_CODE, "the new device's key is not a valid key");
         goto out;
     }
+    /* The account's next state lists the new device (PROTOCOL.md §24.3). */
+    if (!(state = malloc(PL_ACCOUNT_STATE_MAX_BYTES))) {
+        r = cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((r = cl_next_state(c, record, 0, state, &state_len)) != PL_CLIENT_OK)
+        goto out;
     add.username = c->username;
     add.device_record.data = record;
     add.device_record.len = sizeof record;
+    add.account_state.data = state;
+    add.account_state.len = state_len;
     req.body_case = PARLEY__REQUEST__BODY_ADD_DEVICE;
     req.add_device = &add;
     pl_frame_server_free(f);
@@ -479,6 +488,7 @@ out:
     pl_frame_server_free(f);
     if (packed)
         sodium_memzero(packed, plen);
+    free(state);
     free(packed);
     free(blob);
     free(pt);

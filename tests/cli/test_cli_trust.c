@@ -106,6 +106,14 @@ static void server_drops_accounts(const char *const *names)
         assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_changes(h), 1);
     }
+    /* A server that swaps keys must also start its key-transparency log over (the old one
+     * holds the old keys' versions, append-only): it drops the whole log, which a client
+     * checking KT would notice as a new log; this test is about the safety-number path. */
+    assert_int_equal(sqlite3_exec(h,
+                                  "DELETE FROM kt_cosignatures; DELETE FROM kt_entries;"
+                                  " DELETE FROM kt_versions",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
     sqlite3_close(h);
     ph_restart(server);
 }
