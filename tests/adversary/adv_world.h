@@ -93,9 +93,10 @@ void adv_assert_kt_unchanged(const adv_snapshot *before, const adv_snapshot *aft
 size_t adv_newest_alert(pl_client *c, pl_client_alert *out);
 
 /* Asserts that c's newest alert is new since `before` and has this kind (and, if
- * reason_part is not NULL, a reason containing it), and that it kept evidence. */
+ * reason_part is not NULL, a reason containing it), and with want_evidence that it kept
+ * evidence (signed notes, proof bytes or states). */
 void adv_assert_alert(pl_client *c, const adv_snapshot *before, const char *kind,
-                      const char *reason_part);
+                      const char *reason_part, int want_evidence);
 
 /* Asserts rc == want, printing both names and c's error on failure. */
 #define ADV_RC(c, expr, want)                                                                      \

@@ -120,7 +120,7 @@ static void expect_refused(stage *s, const char *kind, const char *reason, int b
     ADV_RC(s->alice, pl_client_send(s->alice, "carol", "hi carol", 8, id), PL_CLIENT_E_KT_VIEW);
     adv_snapshot_take(s->alice, "carol", &after);
     adv_assert_kt_unchanged(&before, &after);
-    adv_assert_alert(s->alice, &before, kind, reason);
+    adv_assert_alert(s->alice, &before, kind, reason, 1);
 
     adv_snapshot_take(s->alice, "bob", &before);
     assert_true(before.has_label);
