@@ -166,32 +166,65 @@ void adv_client_close(adv_world *w, pl_client *c)
     pl_client_close(c);
 }
 
-/* A KtLookup straight to parleyd: the status, and the proven version on STATUS_OK. */
-static int direct_lookup(adv_world *w, const char *user, uint32_t *version, uint64_t *size)
+pl_client *adv_client_link(adv_world *w, pl_client *owner, const char *new_home,
+                           uint32_t *device_id)
+{
+    char code[32], qr[128], fp[96], name[65];
+    pl_client *c = open_home(w, new_home, 1);
+    uint32_t id = 0;
+    int r;
+
+    if ((r = pl_client_link_start(c, w->addr, w->srv->cert_path, "phone", code, qr, fp)) !=
+            PL_CLIENT_OK ||
+        (r = pl_client_approve(owner, code, &id, name)) != PL_CLIENT_OK ||
+        (r = pl_client_link_wait(c, 10000, NULL)) != PL_CLIENT_OK)
+        fail_msg("adv_world: linking %s: %s: %s / %s", new_home, pl_client_errname(r),
+                 pl_client_error(c), pl_client_error(owner));
+    if (device_id)
+        *device_id = id;
+    return c;
+}
+
+int adv_direct_lookup(adv_world *w, const char *user, int fixed, uint32_t version, uint8_t *proof,
+                      size_t cap, size_t *proof_len, uint32_t *proven_version, uint64_t *tree_size)
 {
     Parley__Request rq = PARLEY__REQUEST__INIT;
     Parley__KtLookup kl = PARLEY__KT_LOOKUP__INIT;
     Parley__ServerFrame *f = NULL;
-    static pl_kt_lookup l;
+    pl_kt_lookup *l = NULL;
     wc_conn *c = NULL;
     int r = -1;
 
     if (wc_connect(&c, w->srv->port, w->srv->cert_path) != WC_OK)
         return -1;
     kl.username = (char *)user;
+    kl.fixed = fixed ? 1 : 0;
+    kl.version = version;
     rq.body_case = PARLEY__REQUEST__BODY_KT_LOOKUP;
     rq.kt_lookup = &kl;
-    if (wc_request(c, &rq, &f, 3000) == WC_OK) {
-        r = (int)f->response->status->code;
-        if (r == 0 && (f->response->body_case != PARLEY__RESPONSE__BODY_KT_LOOKUP ||
-                       pl_kt_lookup_decode(&l, f->response->kt_lookup->proof.data,
-                                           f->response->kt_lookup->proof.len) != PL_OK))
-            r = -1;
-        if (r == 0) {
-            *version = l.version;
-            *size = l.tree_size;
-        }
+    if (wc_request(c, &rq, &f, 3000) != WC_OK)
+        goto out;
+    r = (int)f->response->status->code;
+    if (r != 0)
+        goto out;
+    r = -1;
+    if (f->response->body_case != PARLEY__RESPONSE__BODY_KT_LOOKUP || !(l = malloc(sizeof *l)) ||
+        pl_kt_lookup_decode(l, f->response->kt_lookup->proof.data,
+                            f->response->kt_lookup->proof.len) != PL_OK)
+        goto out;
+    if (proof) {
+        if (f->response->kt_lookup->proof.len > cap)
+            goto out;
+        memcpy(proof, f->response->kt_lookup->proof.data, f->response->kt_lookup->proof.len);
+        *proof_len = f->response->kt_lookup->proof.len;
     }
+    if (proven_version)
+        *proven_version = l->version;
+    if (tree_size)
+        *tree_size = l->tree_size;
+    r = 0;
+out:
+    free(l);
     pl_frame_server_free(f);
     wc_close(c);
     return r;
@@ -204,7 +237,8 @@ void adv_wait_published(adv_world *w, const char *user, uint32_t min_version)
     int r = -1;
 
     while (ph_mono_ms() < deadline) {
-        if ((r = direct_lookup(w, user, &version, &size)) == 0 && version >= min_version)
+        if ((r = adv_direct_lookup(w, user, 0, 0, NULL, 0, NULL, &version, &size)) == 0 &&
+            version >= min_version)
             return;
         ph_sleep_ms(ADV_POLL_MS);
     }

@@ -61,6 +61,22 @@ pl_client *adv_client_new(adv_world *w, const char *name);
 pl_client *adv_client_open(adv_world *w, const char *name);
 void adv_client_close(adv_world *w, pl_client *c);
 
+/* Links a new device (home new_home) to owner's account through the proxy: link_start on the
+ * new home, approve on owner (AddDevice: the account's next state), link_wait. Returns the
+ * new device's client; *device_id (may be NULL) gets its id. */
+pl_client *adv_client_link(adv_world *w, pl_client *owner, const char *new_home,
+                           uint32_t *device_id);
+
+/*
+ * A KtLookup straight to parleyd (not through the proxy; callable from a proxy hook): greatest,
+ * or with `fixed` exactly `version`. Returns the Response's status (0 = OK) or -1 for a
+ * connection failure or an answer that does not decode. On OK, copies the proof to
+ * proof[0..cap) (proof may be NULL) and gives the proven version and tree size (each may be
+ * NULL).
+ */
+int adv_direct_lookup(adv_world *w, const char *user, int fixed, uint32_t version, uint8_t *proof,
+                      size_t cap, size_t *proof_len, uint32_t *proven_version, uint64_t *tree_size);
+
 /* Waits until `user`'s current state is published (a greatest lookup of it answers OK, seen
  * straight from parleyd) with at least version min_version; fails the test after 10 s. */
 void adv_wait_published(adv_world *w, const char *user, uint32_t min_version);
