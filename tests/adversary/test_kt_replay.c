@@ -10,9 +10,9 @@
  *       commitment);
  *   g4. the whole old answer, checkpoint included: the client's view is already past it
  *       (rollback of the log, with both signed checkpoints kept as evidence).
- * Each is refused with its reason; alice's view and her verified state of bob stay as they
- * were; and no message goes to bob's second device on the strength of a lie (nor is one
- * withheld from it: bob's current state is what alice uses once the proxy is honest again).
+ * Each is refused with its reason and alice's view and her verified state of bob stay as they
+ * were; once the proxy is honest again her next message goes to both of bob's devices, as v1
+ * says.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
@@ -40,7 +40,8 @@ typedef struct attack {
     lie mode;
     adv_world *w;
     unsigned lies_told;
-    int failed; /* a lie could not be built (the test fails on it) */
+    int failed;               /* a lie could not be built (the test fails on it) */
+    size_t last_send_devices; /* recipient devices of the last Send to bob */
     /* The answer to alice's first lookup of bob (v0), as it came. */
     uint8_t *old_frame;
     size_t old_frame_len;
@@ -162,6 +163,18 @@ static mp_verdict server_hook(void *arg, mp_frame_ctx *fx, const Parley__ServerF
     }
 }
 
+static mp_verdict client_hook(void *arg, mp_frame_ctx *fx, const Parley__ClientFrame *f)
+{
+    attack *a = arg;
+
+    (void)fx;
+    if (f->kind_case == PARLEY__CLIENT_FRAME__KIND_REQUEST &&
+        f->request->body_case == PARLEY__REQUEST__BODY_SEND && f->request->send->recipient &&
+        strcmp(f->request->send->recipient, "bob") == 0)
+        a->last_send_devices = f->request->send->n_recipient_devices;
+    return MP_FORWARD;
+}
+
 static void set_mode(adv_world *w, attack *a, lie mode)
 {
     mp_lock(w->px);
@@ -207,7 +220,7 @@ static void replayed_old_state_is_refused(void **state)
     memset(&a, 0, sizeof a);
     a.w = &w;
     adv_world_start(&w, "replay", NULL);
-    mp_set_hooks(w.px, server_hook, NULL, &a);
+    mp_set_hooks(w.px, server_hook, client_hook, &a);
     alice = adv_client_new(&w, "alice");
     bob = adv_client_new(&w, "bob");
 
@@ -215,6 +228,9 @@ static void replayed_old_state_is_refused(void **state)
     set_mode(&w, &a, LIE_RECORD);
     ADV_RC(alice, pl_client_send(alice, "bob", "hi bob", 6, id), PL_CLIENT_OK);
     set_mode(&w, &a, LIE_NONE);
+    mp_lock(w.px);
+    assert_int_equal(a.last_send_devices, 1);
+    mp_unlock(w.px);
     assert_non_null(a.old_frame);
     adv_snapshot_take(alice, "bob", &snap);
     assert_int_equal(snap.version, 0);
@@ -243,6 +259,9 @@ static void replayed_old_state_is_refused(void **state)
     ADV_RC(alice, pl_client_kt_status_get(alice, "bob", 1, &st), PL_CLIENT_OK);
     assert_int_equal(st.version, 1);
     ADV_RC(alice, pl_client_send(alice, "bob", "both devices", 12, id), PL_CLIENT_OK);
+    mp_lock(w.px);
+    assert_int_equal(a.last_send_devices, 2);
+    mp_unlock(w.px);
 
     mp_set_hooks(w.px, NULL, NULL, NULL);
     free(a.old_frame);
