@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "adv_world.h"
 #include "client_internal.h"
@@ -271,6 +272,60 @@ uint64_t adv_published_size(adv_world *w)
     pl_frame_server_free(f);
     wc_close(c);
     return size;
+}
+
+/* ---- the operator's store ---- */
+
+struct sqlite3 *adv_store_open(adv_world *w)
+{
+    char path[PH_PATH_MAX];
+    sqlite3 *db = NULL;
+
+    if (w->srv->pid)
+        fail_msg("adv_world: parleyd must be stopped before its store is tampered with");
+    snprintf(path, sizeof path, "%s/parleyd.db", w->srv->data_dir);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        fail_msg("adv_world: cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "no memory");
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+int adv_store_exec(struct sqlite3 *db, const char *sql, const void *b, size_t b_len, const char *t)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("adv_world: %s: %s", sql, sqlite3_errmsg(db));
+    if (b)
+        sqlite3_bind_blob(st, 1, b, (int)b_len, SQLITE_TRANSIENT);
+    if (t)
+        sqlite3_bind_text(st, 2, t, -1, SQLITE_TRANSIENT);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        fail_msg("adv_world: %s: %s", sql, sqlite3_errmsg(db));
+    return sqlite3_changes(db);
+}
+
+size_t adv_store_blob(struct sqlite3 *db, const char *sql, const char *t, void *out, size_t cap)
+{
+    sqlite3_stmt *st = NULL;
+    size_t len;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("adv_world: %s: %s", sql, sqlite3_errmsg(db));
+    if (t)
+        sqlite3_bind_text(st, 1, t, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) != SQLITE_BLOB)
+        fail_msg("adv_world: no row for %s", sql);
+    len = (size_t)sqlite3_column_bytes(st, 0);
+    if (len > cap)
+        fail_msg("adv_world: a blob of %zu bytes for %s", len, sql);
+    memcpy(out, sqlite3_column_blob(st, 0), len);
+    sqlite3_finalize(st);
+    return len;
 }
 
 /* ---- what a client verified ---- */

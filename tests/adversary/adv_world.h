@@ -84,6 +84,19 @@ void adv_wait_published(adv_world *w, const char *user, uint32_t min_version);
 /* The published checkpoint's size, straight from parleyd (0 if none). */
 uint64_t adv_published_size(adv_world *w);
 
+/* The malicious operator's own hands on parleyd's store: opens DATA/parleyd.db with SQLite
+ * (parleyd must be stopped: ph_stop(w->srv)). Close it with sqlite3_close(). */
+struct sqlite3;
+struct sqlite3 *adv_store_open(adv_world *w);
+
+/* Runs one SQL statement on the store, binding blob b[0..b_len) to ?1 when b is not NULL and
+ * text t to ?2 when t is not NULL; fails the test on an error. Returns the changed rows. */
+int adv_store_exec(struct sqlite3 *db, const char *sql, const void *b, size_t b_len, const char *t);
+
+/* Reads one blob column of the first row of sql (with ?1 bound to text t) into out[0..cap);
+ * returns its length, or fails the test if there is no row. */
+size_t adv_store_blob(struct sqlite3 *db, const char *sql, const char *t, void *out, size_t cap);
+
 /* What a client has verified. */
 typedef struct adv_snapshot {
     int pinned;
