@@ -110,6 +110,8 @@ typedef struct out_text {
     int failed;
 } out_text;
 
+static void put(out_text *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void put(out_text *o, const char *fmt, ...)
 {
     va_list ap;

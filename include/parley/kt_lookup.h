@@ -159,7 +159,10 @@ typedef enum pl_kt_lookup_failure {
  *   9. the value verifies as an account state (§19.2)            BAD_STATE
  *  10. its seq equals version                                    VERSION_MISMATCH
  * Whether the state's account key is the pinned one, and whether the version moved forward
- * from the last one seen, are the caller's checks.
+ * from the last one seen, are the caller's checks. A cached output is trusted as given:
+ * a wrong one for version leads the prefix proof to another root (BAD_PREFIX), but one for
+ * version + 1 is caught only if the absence proof's path differs, so keep in the cache
+ * only the vrf_out / next_vrf_out of results this function returned.
  * Returns PL_OK with *out filled; PL_E_BAD_PROOF for every failure above (with *why set),
  * or the decoder's code for MALFORMED; PL_E_INVALID_ARG for NULL arguments or a label
  * longer than 255 bytes. On error *out is zeroed. why may be NULL.
