@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 #include <ini.h>
 
 #include "config.h"
@@ -761,6 +762,90 @@ static void the_example_config_is_the_defaults(void **state)
     assert_memory_equal(&cfg, &def, sizeof cfg);
 }
 
+/* A witness vkey (cosignature/v1 unless type says otherwise) named name, into out. */
+static void make_vkey(const char *name, uint8_t type, char *out, size_t cap)
+{
+    uint8_t pk[32], sk[64];
+    pl_note_verifier v;
+    size_t len;
+
+    crypto_sign_keypair(pk, sk);
+    assert_int_equal(pl_note_verifier_init(name, strlen(name), type, pk, &v), PL_OK);
+    assert_int_equal(pl_note_verifier_format(&v, out, cap - 1, &len), PL_OK);
+    out[len] = '\0';
+}
+
+static void kt_settings(void **state)
+{
+    char w[9][PL_NOTE_VKEY_MAX_BYTES + 1], ed[PL_NOTE_VKEY_MAX_BYTES + 1], text[2048];
+    pl_config cfg;
+    pl_config_error err;
+
+    (void)state;
+    for (int i = 0; i < 9; i++) {
+        char name[16];
+
+        snprintf(name, sizeof name, "w%d.test", i);
+        make_vkey(name, PL_NOTE_TYPE_COSIGNATURE_V1, w[i], sizeof w[i]);
+    }
+    make_vkey("log.test", PL_NOTE_TYPE_ED25519, ed, sizeof ed);
+
+    /* Defaults: no witness, quorum "all" (0 of 0). */
+    pl_config_defaults(&cfg);
+    assert_string_equal(cfg.kt.name, "localhost");
+    assert_int_equal(cfg.kt.n_witnesses, 0);
+    assert_int_equal(pl_config_kt_quorum(&cfg), 0);
+    assert_int_equal(cfg.kt.batch_interval_ms, 1000);
+    assert_int_equal(cfg.kt.heartbeat_ms, 60000);
+
+    /* Two lines of witnesses add up; quorum defaults to all of them. */
+    snprintf(text, sizeof text,
+             "[kt]\nname = chat.example.org\nwitnesses = %s, %s\nwitnesses = %s\n"
+             "batch_interval = 250ms\nheartbeat = 5s\nmax_ahead = 30s\nmax_behind = 1h\n",
+             w[0], w[1], w[2]);
+    pl_config_defaults(&cfg);
+    assert_int_equal(parse(&cfg, text, &err), PL_OK);
+    assert_int_equal(pl_config_validate(&cfg, &err), PL_OK);
+    assert_int_equal(cfg.kt.n_witnesses, 3);
+    assert_string_equal(cfg.kt.witness_vkeys[2], w[2]);
+    assert_string_equal(cfg.kt.witnesses[1].name, "w1.test");
+    assert_int_equal(pl_config_kt_quorum(&cfg), 3);
+    assert_string_equal(cfg.kt.name, "chat.example.org");
+    assert_int_equal(cfg.kt.batch_interval_ms, 250);
+    assert_int_equal(cfg.kt.max_behind_ms, 3600000);
+    assert_int_equal(pl_config_set(&cfg, "kt", "quorum", "2", &err), PL_OK);
+    assert_int_equal(pl_config_kt_quorum(&cfg), 2);
+    /* A quorum above the witnesses is refused by validate. */
+    assert_int_equal(pl_config_set(&cfg, "kt", "quorum", "4", &err), PL_OK);
+    assert_int_equal(pl_config_validate(&cfg, &err), PL_E_INVALID_ARG);
+    assert_string_equal(err.key, "quorum");
+
+    /* Refusals, each on its line and leaving the config as it was. */
+    snprintf(text, sizeof text, "[kt]\nwitnesses = %s\n", ed);
+    expect_error(text, PL_E_INVALID_ARG, 2, "kt", "witnesses", "cosignature/v1");
+    snprintf(text, sizeof text, "[kt]\nwitnesses = %s,%s\n", w[0], w[0]);
+    expect_error(text, PL_E_INVALID_ARG, 2, "kt", "witnesses", "twice");
+    snprintf(text, sizeof text, "[kt]\nwitnesses = %s,\n", w[0]);
+    expect_error(text, PL_E_INVALID_ARG, 2, "kt", "witnesses", "empty");
+    expect_error("[kt]\nwitnesses = nope+12345678+AAAA\n", PL_E_INVALID_ARG, 2, "kt", "witnesses",
+                 "not a vkey");
+    {
+        size_t o = (size_t)snprintf(text, sizeof text, "[kt]\n");
+
+        for (int i = 0; i < 9; i++)
+            o += (size_t)snprintf(text + o, sizeof text - o, "witnesses = %s\n", w[i]);
+        expect_error(text, PL_E_INVALID_ARG, 10, "kt", "witnesses", "more than 8");
+    }
+    expect_error("[kt]\nname = two words\n", PL_E_INVALID_ARG, 2, "kt", "name", NULL);
+    expect_error("[kt]\nname = a+b\n", PL_E_INVALID_ARG, 2, "kt", "name", NULL);
+    expect_error("[kt]\nquorum = 9\n", PL_E_INVALID_ARG, 2, "kt", "quorum", "out of range");
+    expect_error("[kt]\nbatch_interval = 5ms\n", PL_E_INVALID_ARG, 2, "kt", "batch_interval",
+                 "out of range");
+    expect_error("[kt]\nheartbeat = 100ms\n", PL_E_INVALID_ARG, 2, "kt", "heartbeat",
+                 "out of range");
+    expect_error("[kt]\nname = a\nname = b\n", PL_E_INVALID_ARG, 3, "kt", "name", "twice");
+}
+
 static void parse_file_errors(void **state)
 {
     char dir[] = "/tmp/parley-test-config-XXXXXX";
@@ -829,6 +914,7 @@ int main(void)
         cmocka_unit_test(error_format_names_file_line_section_and_key),
         cmocka_unit_test(the_example_config_is_the_defaults),
         cmocka_unit_test(parse_file_errors),
+        cmocka_unit_test(kt_settings),
     };
 
     if (pl_init() != PL_OK)
