@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "parley/parley.h"
 
@@ -87,6 +88,7 @@ int main(int argc, char **argv)
         print_usage(stdout);
         return AUDIT_EXIT_OK;
     }
+    umask(077); /* the state directory is this user's alone: key, database, lock */
     if (pl_init() != PL_OK) {
         fputs("parley-audit: cannot initialise libsodium\n", stderr);
         return AUDIT_EXIT_LOCAL;
