@@ -292,16 +292,6 @@ static int contact_key(pl_client *c, const char *user, pl_cstore_contact *ct)
         return cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
     r = cl_kt_current(c, user, 1, st);
     free(st);
-    if (r == PL_CLIENT_E_KT_UNLOGGED) {
-        /* Not in the log: is it a user at all? ListDevices says (and keeps the TOFU key). */
-        cl_device_list dl;
-
-        if ((r = cl_fetch_devices(c, user, &dl)) != PL_CLIENT_OK)
-            return r;
-        r = cl_fail(c, PL_CLIENT_E_KT_UNLOGGED,
-                    "the key-transparency log has no entry for %s (yet): try again in a moment",
-                    user);
-    }
     if (r != PL_CLIENT_OK && r != PL_CLIENT_E_KEY_CHANGED)
         return r;
     r = pl_cstore_contact_get(c->store, user, ct);

@@ -64,6 +64,15 @@ int cl_kt_fetch_lookup(pl_client *c, const char *label, uint64_t known_size, int
     req.kt_lookup = &kl;
     if ((r = kt_request(c, &req, &a->f)) != PL_CLIENT_OK)
         return r;
+    /* A log that lost entries refuses a known_size past its newest checkpoint. Ask again
+     * without it: the view then sees the smaller signed checkpoint and keeps both notes as
+     * evidence of the rollback (§21 step 4), instead of a bare refusal. */
+    if (cl_status(a->f) == PARLEY__STATUS_CODE__STATUS_BAD_REQUEST && known_size > 0) {
+        cl_kt_answer_free(a);
+        kl.known_size = 0;
+        if ((r = kt_request(c, &req, &a->f)) != PL_CLIENT_OK)
+            return r;
+    }
     if (cl_status(a->f) == PARLEY__STATUS_CODE__STATUS_NOT_FOUND) {
         cl_kt_answer_free(a);
         return PL_CLIENT_E_NOT_FOUND;
@@ -449,6 +458,27 @@ static int check_own_chain(pl_client *c, kt_work *w, int have_prev, const cl_kt_
     }
 }
 
+/* Whether the server knows the user at all (ListDevices' status only: nothing it lists is
+ * used or stored). PL_CLIENT_OK, E_UNKNOWN_USER, or a network error. */
+static int user_exists(pl_client *c, const char *user)
+{
+    Parley__Request req = PARLEY__REQUEST__INIT;
+    Parley__ListDevices ld = PARLEY__LIST_DEVICES__INIT;
+    Parley__ServerFrame *f = NULL;
+    int r;
+
+    ld.username = (char *)user;
+    req.body_case = PARLEY__REQUEST__BODY_LIST_DEVICES;
+    req.list_devices = &ld;
+    if ((r = kt_request(c, &req, &f)) != PL_CLIENT_OK)
+        return r;
+    r = cl_status(f) == PARLEY__STATUS_CODE__STATUS_NOT_FOUND
+            ? cl_fail(c, PL_CLIENT_E_UNKNOWN_USER, "there is no user %s on %s", user, c->server)
+            : PL_CLIENT_OK;
+    pl_frame_server_free(f);
+    return r;
+}
+
 /* The greatest lookup of label and every rule, then one transaction. */
 static int lookup_and_commit(pl_client *c, kt_work *w, const char *label, int have_row,
                              cl_kt_state *out)
@@ -465,6 +495,8 @@ static int lookup_and_commit(pl_client *c, kt_work *w, const char *label, int ha
                                "%s says the key-transparency log has no version of %s, which "
                                "was verified at version %u before",
                                c->server, label, w->row.version);
+        if ((r = user_exists(c, label)) != PL_CLIENT_OK)
+            return r;
         return cl_fail(c, PL_CLIENT_E_KT_UNLOGGED,
                        "the key-transparency log has no entry for %s (yet): try again in a "
                        "moment",

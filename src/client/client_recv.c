@@ -428,9 +428,9 @@ int pl_client_receive(pl_client *c, int wait_ms, pl_client_message_cb cb, void *
     uint64_t deadline = mono_ms() + (uint64_t)(wait_ms > 0 ? wait_ms : 0);
     int r, queue_empty = 0;
 
+    (void)pl_client_kt_monitor(c, 1); /* owner monitoring (client_kt.c): alerts, not errors */
     if ((r = cl_connect(c)) != PL_CLIENT_OK)
         return r;
-    (void)pl_client_kt_monitor(c, 1); /* owner monitoring (client_kt.c): alerts, not errors */
     /* The backlog first: everything stored before we connected, then QueueEmpty (once per
      * connection: on a connection that already had it, what is pending is already queued or
      * on its way, and the drain below takes it). */
@@ -481,6 +481,7 @@ int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_messag
 
     while (!*stop && !rs.stop) {
         if (!c->conn || !c->authenticated) {
+            (void)pl_client_kt_monitor(c, 0); /* owner monitoring, at least daily */
             if ((r = cl_connect(c)) != PL_CLIENT_OK) {
                 if (r != PL_CLIENT_E_UNREACHABLE)
                     return r; /* not a network problem: retrying will not help */
@@ -493,7 +494,6 @@ int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_messag
             }
             backoff = BACKOFF_MIN_MS;
             last_ping = mono_ms();
-            (void)pl_client_kt_monitor(c, 0); /* owner monitoring, at least daily */
         }
         r = pump(c, &rs, LISTEN_POLL_MS, &queue_empty);
         if (r == PL_CLIENT_E_TIMEOUT) {
