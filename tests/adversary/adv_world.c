@@ -27,51 +27,6 @@
 #define ADV_PUBLISH_TIMEOUT_MS 10000u
 #define ADV_POLL_MS 20u
 
-/* Whether the harness wrote a [kt] section into the configuration. */
-static int conf_has_kt(const ph_server *s)
-{
-    char line[1024];
-    FILE *f = fopen(s->conf_path, "r");
-    int found = 0;
-
-    if (!f)
-        fail_msg("adv_world: cannot read %s", s->conf_path);
-    while (!found && fgets(line, sizeof line, f))
-        found = strncmp(line, "[kt]", 4) == 0;
-    fclose(f);
-    return found;
-}
-
-/*
- * Starts parleyd with settings[0..n), the "kt." ones among them included even if the
- * harness's configuration writer does not know the [kt] section yet: then parleyd starts once
- * without them, stops, and starts again with the section appended (adding witnesses does not
- * start a new log, PROTOCOL.md §24.1).
- */
-static ph_server *start_parleyd(const char *const *settings, size_t n)
-{
-    ph_server *s = ph_start(settings);
-    FILE *f;
-
-    if (conf_has_kt(s))
-        return s;
-    ph_stop(s);
-    if (!(f = fopen(s->conf_path, "a")))
-        fail_msg("adv_world: cannot append to %s", s->conf_path);
-    fprintf(f, "[kt]\n");
-    for (size_t i = 0; i < n; i++) {
-        if (strncmp(settings[i], "kt.", 3) == 0) {
-            const char *eq = strchr(settings[i], '=');
-
-            fprintf(f, "%.*s = %s\n", (int)(eq - settings[i] - 3), settings[i] + 3, eq + 1);
-        }
-    }
-    if (fclose(f) != 0)
-        fail_msg("adv_world: cannot write %s", s->conf_path);
-    ph_restart(s);
-    return s;
-}
-
 void adv_world_start(adv_world *w, const char *tag, const adv_world_opts *opts)
 {
     const char *settings[PH_MAX_SETTINGS + 1];
@@ -101,7 +56,7 @@ void adv_world_start(adv_world *w, const char *tag, const adv_world_opts *opts)
         settings[n++] = opts->settings[i];
     }
     settings[n] = NULL;
-    w->srv = start_parleyd(settings, n);
+    w->srv = ph_start(settings);
     w->px = mp_start(w->srv->cert_path, w->srv->key_path, w->srv->port, w->srv->cert_path);
     mp_set_auth_signer(w->px, adv_keyring_sign, &w->ring);
     snprintf(w->addr, sizeof w->addr, "127.0.0.1:%u", mp_port(w->px));
