@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -21,6 +23,7 @@
 #include "client_internal.h"
 #include "cstore.h"
 #include "frame.h"
+#include "testutil.h"
 #include "wire_client.h"
 
 #define ADV_WITNESS_NAME "witness.test/adv"
@@ -281,6 +284,100 @@ size_t adv_store_blob(struct sqlite3 *db, const char *sql, const char *t, void *
     memcpy(out, sqlite3_column_blob(st, 0), len);
     sqlite3_finalize(st);
     return len;
+}
+
+void adv_copy_file(const char *src, const char *dst, unsigned mode)
+{
+    size_t len;
+    uint8_t *data = tu_read_file(src, &len);
+    FILE *f;
+
+    if (!data)
+        fail_msg("adv_world: cannot read %s", src);
+    unlink(dst);
+    if (!(f = fopen(dst, "wb")) || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+        fail_msg("adv_world: cannot write %s", dst);
+    free(data);
+    if (chmod(dst, (mode_t)mode) != 0)
+        fail_msg("adv_world: chmod %s", dst);
+}
+
+static const char *const store_files[] = {"parleyd.db", "parleyd.db-wal", "parleyd.db-shm"};
+
+void adv_store_backup(adv_world *w, const char *backup_dir)
+{
+    char src[PH_PATH_MAX], dst[PH_PATH_MAX];
+
+    if (w->srv->pid)
+        fail_msg("adv_world: stop parleyd before copying its store");
+    if (mkdir(backup_dir, 0700) != 0 && errno != EEXIST)
+        fail_msg("adv_world: mkdir %s", backup_dir);
+    for (size_t i = 0; i < sizeof store_files / sizeof *store_files; i++) {
+        snprintf(src, sizeof src, "%s/%s", w->srv->data_dir, store_files[i]);
+        snprintf(dst, sizeof dst, "%s/%s", backup_dir, store_files[i]);
+        unlink(dst);
+        if (access(src, F_OK) == 0)
+            adv_copy_file(src, dst, 0600);
+    }
+}
+
+void adv_store_restore(adv_world *w, const char *backup_dir)
+{
+    char src[PH_PATH_MAX], dst[PH_PATH_MAX];
+
+    if (w->srv->pid)
+        fail_msg("adv_world: stop parleyd before replacing its store");
+    for (size_t i = 0; i < sizeof store_files / sizeof *store_files; i++) {
+        snprintf(src, sizeof src, "%s/%s", backup_dir, store_files[i]);
+        snprintf(dst, sizeof dst, "%s/%s", w->srv->data_dir, store_files[i]);
+        unlink(dst);
+        if (access(src, F_OK) == 0)
+            adv_copy_file(src, dst, 0600);
+    }
+}
+
+ph_server *adv_fork_server(adv_world *w, const char *const *settings)
+{
+    static const char *const keys[] = {"kt/log.key", "kt/vrf.key", "kt/open.key", "tls/cert.pem",
+                                       "tls/key.pem"};
+    char src[PH_PATH_MAX], dst[PH_PATH_MAX];
+    ph_server *b = ph_start(settings);
+
+    ph_stop(b);
+    for (size_t i = 0; i < sizeof store_files / sizeof *store_files; i++) {
+        snprintf(dst, sizeof dst, "%s/%s", b->data_dir, store_files[i]);
+        unlink(dst);
+    }
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        snprintf(src, sizeof src, "%s/%s", w->srv->data_dir, keys[i]);
+        snprintf(dst, sizeof dst, "%s/%s", b->data_dir, keys[i]);
+        adv_copy_file(src, dst, strstr(keys[i], "cert") ? 0644 : 0600);
+    }
+    ph_restart(b);
+    return b;
+}
+
+mp_verdict adv_answer_from(mp_frame_ctx *fx, const Parley__ServerFrame *f, uint16_t port,
+                           const char *cert)
+{
+    Parley__Request rq;
+    Parley__ServerFrame *g = NULL;
+    wc_conn *c = NULL;
+    mp_verdict v = MP_CLOSE;
+
+    if (!fx->request || f->kind_case != PARLEY__SERVER_FRAME__KIND_RESPONSE)
+        return MP_CLOSE;
+    if (wc_connect(&c, port, cert) != WC_OK)
+        return MP_CLOSE;
+    rq = *fx->request;
+    rq.id = 0; /* the other connection's own numbering */
+    if (wc_request(c, &rq, &g, 3000) == WC_OK) {
+        g->response->id = f->response->id;
+        v = mp_emit_server(fx, g);
+    }
+    pl_frame_server_free(g);
+    wc_close(c);
+    return v;
 }
 
 /* ---- what a client verified ---- */

@@ -97,6 +97,30 @@ int adv_store_exec(struct sqlite3 *db, const char *sql, const void *b, size_t b_
  * returns its length, or fails the test if there is no row. */
 size_t adv_store_blob(struct sqlite3 *db, const char *sql, const char *t, void *out, size_t cap);
 
+/* Copies the file src to dst (created or replaced) with mode. Fails the test on an error. */
+void adv_copy_file(const char *src, const char *dst, unsigned mode);
+
+/* Takes a copy of parleyd's store (parleyd must be stopped) into backup_dir, or puts such a
+ * copy back (removing the -wal and -shm files the current store may have). */
+void adv_store_backup(adv_world *w, const char *backup_dir);
+void adv_store_restore(adv_world *w, const char *backup_dir);
+
+/*
+ * Starts a second parleyd with the same log keys and TLS certificate as w's (DATA/kt and
+ * DATA/tls copied before its log's first entry), but its own store: the same log origin and
+ * key, another history. settings as for ph_start (with its own [kt] lines). Stop and free it
+ * with ph_stop and ph_free.
+ */
+ph_server *adv_fork_server(adv_world *w, const char *const *settings);
+
+/*
+ * For a proxy hook: asks parleyd at port (trusting cert) the Request fx->request (a KT
+ * request, which needs no authentication) and emits its Response, with the id of f's, in
+ * place of f. Returns MP_CLOSE if the other server cannot be asked.
+ */
+mp_verdict adv_answer_from(mp_frame_ctx *fx, const Parley__ServerFrame *f, uint16_t port,
+                           const char *cert);
+
 /* What a client has verified. */
 typedef struct adv_snapshot {
     int pinned;
