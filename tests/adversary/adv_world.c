@@ -44,6 +44,9 @@ void adv_world_start(adv_world *w, const char *tag, const adv_world_opts *opts)
     setenv("PARLEY_TEST_FAST_KDF", "1", 1);
     snprintf(batch, sizeof batch, "kt.batch_interval=%ums", ADV_BATCH_MS);
     settings[n++] = batch;
+    /* No heartbeat entries during a test: a lie built from the log's own proofs must be about
+     * the tree the client is shown, and a snapshot must not move for an honest reason. */
+    settings[n++] = "kt.heartbeat=24h";
     w->with_witness = opts && opts->with_witness;
     if (w->with_witness) {
         adv_witness_init(&w->wit, ADV_WITNESS_NAME, 0x5a);

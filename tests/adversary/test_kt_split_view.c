@@ -200,7 +200,7 @@ static void witness_keeps_client_on_one_log(void **state)
     adv_snapshot before, after;
     pl_client_kt_status st;
     uint64_t held, fork_size;
-    unsigned refused;
+    unsigned refused, cosigned;
     int r;
     char id[33];
 
@@ -224,10 +224,12 @@ static void witness_keeps_client_on_one_log(void **state)
     adv_witness_lock(&w.wit);
     held = w.wit.st.size;
     refused = w.wit.refused;
+    cosigned = w.wit.cosigned;
     r = adv_witness_round(&w.wit, fork->port, fork->cert_path, &fork_size);
     assert_int_equal(r, PL_E_BAD_PROOF);
     assert_int_equal(w.wit.refused, refused + 1);
     assert_int_equal(w.wit.st.size, held);
+    assert_int_equal(w.wit.cosigned, cosigned);
     adv_witness_unlock(&w.wit);
 
     /* alice is shown the fork: no cosignature by her witness, no quorum. */
