@@ -759,6 +759,11 @@ static int check_response(pl_frame_diag *d, const Parley__Response *r)
             TRY(check_exact(d, r->list_devices->device_records[i], PL_DEVICE_RECORD_BYTES,
                             "response.list_devices.device_records[]: empty",
                             "response.list_devices.device_records[]: must be 143 bytes"));
+        /* Absent for an account that has no state yet; else an account state's length. */
+        if (r->list_devices->account_state.len)
+            TRY(check_state(d, r->list_devices->account_state, "",
+                            "response.list_devices.account_state: not the length of an account "
+                            "state"));
         return PL_FRAME_OK;
     case PARLEY__RESPONSE__BODY_FETCH_BUNDLES:
         NEED(d, r->fetch_bundles, "response.fetch_bundles: missing");

@@ -1495,6 +1495,14 @@ static void decode_server_refuses_malformed_kt_replies(void **state)
     m.ktaudit.n_entries = PL_WIRE_KT_MAX_AUDIT_ENTRIES + 1;
     assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_TOO_MANY);
 
+    /* DeviceList.account_state: absent, or an account state's length. */
+    server_frame(&m, request_index(PARLEY__REQUEST__BODY_LIST_DEVICES));
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_OK);
+    m.devices.account_state = bin(PL_ACCOUNT_STATE_BYTES(6));
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_OK);
+    m.devices.account_state = bin(PL_ACCOUNT_STATE_BYTES(6) - 1);
+    assert_int_equal(pl_frame_validate_server(&m.frame, NULL), PL_FRAME_E_FIELD_SIZE);
+
     /* Push.kt_checkpoint: the same checks as the answer. */
     server_frame(&m, request_index(PARLEY__REQUEST__BODY_KT_CHECKPOINT));
     parley__push__init(&m.push);
