@@ -666,6 +666,79 @@ static void gen_kt_client(void)
     sodium_memzero(sk, sizeof sk);
 }
 
+/* fuzz_audit_config: KtConfig encodings of the log of seeds 0x11 (log) and 0x22 (VRF key),
+ * listing the auditor of fuzz_audit_config.c (seed 0x44) and another witness (seed 0x55). */
+static void write_audit_config(const char *name, const Parley__KtConfig *c)
+{
+    size_t len = parley__kt_config__get_packed_size(c);
+    uint8_t *buf = fz_alloc(len);
+
+    parley__kt_config__pack(c, buf);
+    write_seed("audit_config", name, buf, len);
+    free(buf);
+}
+
+static void gen_audit_config(void)
+{
+    Parley__KtConfig c = PARLEY__KT_CONFIG__INIT;
+    uint8_t seed[32], pk[32], sk[64], vrf_pk[32], h[32];
+    char origin[128], log_vkey[PL_NOTE_VKEY_MAX_BYTES + 1], w[2][PL_NOTE_VKEY_MAX_BYTES + 1],
+        hex[17], *ws[2];
+    crypto_hash_sha256_state hs;
+    pl_note_verifier v;
+    size_t n;
+
+    memset(seed, 0x11, sizeof seed);
+    crypto_sign_seed_keypair(pk, sk, seed);
+    memset(seed, 0x22, sizeof seed);
+    crypto_sign_seed_keypair(vrf_pk, sk, seed);
+    crypto_hash_sha256_init(&hs);
+    crypto_hash_sha256_update(&hs, (const uint8_t *)"parley/kt-config/v1", 19);
+    crypto_hash_sha256_update(&hs, pk, 32);
+    crypto_hash_sha256_update(&hs, vrf_pk, 32);
+    crypto_hash_sha256_final(&hs, h);
+    sodium_bin2hex(hex, sizeof hex, h, 8);
+    snprintf(origin, sizeof origin, "parley.example/kt/v1/%s", hex);
+    FZ_CHECK(pl_note_verifier_init(origin, strlen(origin), PL_NOTE_TYPE_ED25519, pk, &v) == PL_OK);
+    FZ_CHECK(pl_note_verifier_format(&v, log_vkey, sizeof log_vkey - 1, &n) == PL_OK);
+    log_vkey[n] = '\0';
+    for (int i = 0; i < 2; i++) {
+        const char *wname = i == 0 ? "audit.example.org/w1" : "other.example/w2";
+
+        memset(seed, i == 0 ? 0x44 : 0x55, sizeof seed);
+        crypto_sign_seed_keypair(pk, sk, seed);
+        FZ_CHECK(pl_note_verifier_init(wname, strlen(wname), PL_NOTE_TYPE_COSIGNATURE_V1, pk, &v) ==
+                 PL_OK);
+        FZ_CHECK(pl_note_verifier_format(&v, w[i], sizeof w[i] - 1, &n) == PL_OK);
+        w[i][n] = '\0';
+        ws[i] = w[i];
+    }
+    c.origin = origin;
+    c.log_vkey = log_vkey;
+    c.vrf_public_key.data = vrf_pk;
+    c.vrf_public_key.len = 32;
+    c.witness_vkeys = ws;
+    c.n_witness_vkeys = 2;
+    c.quorum = 1;
+    c.max_ahead_ms = 120000;
+    c.max_behind_ms = 600000;
+    write_audit_config("genuine-two-witnesses", &c);
+    c.n_witness_vkeys = 1;
+    write_audit_config("genuine-one-witness", &c);
+    c.n_witness_vkeys = 0;
+    c.quorum = 0;
+    write_audit_config("genuine-no-witness", &c);
+    c.n_witness_vkeys = 2;
+    c.quorum = 3;
+    write_audit_config("quorum-above-witnesses", &c);
+    c.quorum = 1;
+    ws[1] = w[0];
+    write_audit_config("witness-twice", &c);
+    ws[1] = w[1];
+    vrf_pk[0] ^= 1;
+    write_audit_config("origin-not-the-keys", &c);
+}
+
 int main(int argc, char **argv)
 {
     const fz_fixtures *f;
@@ -689,5 +762,6 @@ int main(int argc, char **argv)
     gen_kt_lookup();
     gen_audit_entry();
     gen_kt_client();
+    gen_audit_config();
     return 0;
 }

@@ -575,6 +575,29 @@ out:
     return r;
 }
 
+int pl_audit_db_same_as_last_evidence(pl_audit_db *db, const pl_audit_evidence *ev)
+{
+    sqlite3_stmt *st = NULL;
+    int r = 0, rc;
+
+    if (sqlite3_prepare_v2(db->db,
+                           "SELECT reason = ?1 AND note IS ?2 AND entry IS ?3 FROM evidence"
+                           " ORDER BY id DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return dbfail(db, "read evidence");
+    sqlite3_bind_text(st, 1, ev->reason, -1, SQLITE_STATIC);
+    if (ev->note)
+        sqlite3_bind_text(st, 2, ev->note, (int)ev->note_len, SQLITE_STATIC);
+    if (ev->has_entry && ev->entry)
+        sqlite3_bind_blob(st, 3, ev->entry, (int)ev->entry_len, SQLITE_STATIC);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        r = sqlite3_column_int(st, 0) == 1;
+    else if (rc != SQLITE_DONE)
+        r = dbfail(db, "read evidence");
+    sqlite3_finalize(st);
+    return r;
+}
+
 int pl_audit_db_halt(pl_audit_db *db, const char *reason, int64_t evidence_id, uint64_t now_ms)
 {
     sqlite3_stmt *st = NULL;

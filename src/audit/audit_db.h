@@ -135,6 +135,9 @@ typedef struct pl_audit_evidence {
 int pl_audit_db_add_evidence(pl_audit_db *db, const pl_audit_evidence *ev, uint64_t now_ms,
                              int64_t *id);
 
+/* 1 if the newest evidence row has ev's reason, note and entry, 0 if not, -1 on error. */
+int pl_audit_db_same_as_last_evidence(pl_audit_db *db, const pl_audit_evidence *ev);
+
 /* Sets the halt (in its own transaction), unless one is set already. */
 int pl_audit_db_halt(pl_audit_db *db, const char *reason, int64_t evidence_id, uint64_t now_ms);
 

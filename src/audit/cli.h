@@ -2,10 +2,11 @@
  * cli.h: parley-audit's subcommands (one file each, cmd_*.c) and what they share: options,
  * exit statuses, the stop flag set by SIGTERM/SIGINT.
  *
- * Exit status: 0 success; 1 failure (cosigned but the server did not take the cosignature,
- * or another error); 2 usage; 3 the server is unreachable or broke the protocol (transient:
- * try again); 4 refused: the log misbehaved (fork, rollback, bad replay, changed config) now
- * or before (halted); 5 the local state (directory, key, database) failed.
+ * Exit status: 0 success (run: also stopped by a signal); 1 failure (cosigned but the server
+ * did not take the cosignature, once interrupted, or another error); 2 usage; 3 the server is
+ * unreachable or broke the protocol (transient: try again); 4 refused: the log misbehaved (fork,
+ * rollback, bad replay, changed config) now or before (halted); 5 the local state (directory, key,
+ * database) failed.
  */
 #ifndef PARLEY_AUDIT_CLI_H
 #define PARLEY_AUDIT_CLI_H

@@ -49,8 +49,8 @@ int audit_exit_for(const pl_audit_round_result *res)
         return AUDIT_EXIT_REFUSED;
     case PL_AUDIT_ROUND_TRANSIENT:
         return AUDIT_EXIT_UNREACHABLE;
-    case PL_AUDIT_ROUND_STOPPED:
-        return AUDIT_EXIT_OK;
+    case PL_AUDIT_ROUND_STOPPED: /* interrupted: nothing was cosigned */
+        return AUDIT_EXIT_FAILURE;
     case PL_AUDIT_ROUND_LOCAL:
     default:
         return AUDIT_EXIT_LOCAL;

@@ -51,7 +51,7 @@ int cmd_status(int argc, char **argv)
     pl_audit_db_state st;
     pl_audit_key *key = NULL;
     pl_note_verifier me;
-    char err[512], vkey[PL_NOTE_VKEY_MAX_BYTES + 1] = "(witness.key unreadable)", b64[64];
+    char err[512] = "", vkey[PL_NOTE_VKEY_MAX_BYTES + 1] = "(witness.key unreadable)", b64[64];
     size_t vlen;
     int r, code = AUDIT_EXIT_LOCAL;
 

@@ -73,8 +73,8 @@ static int check_origin_hash(const char *origin, size_t len, const uint8_t log_p
     return memcmp(origin + len - ORIGIN_HEX, hex, ORIGIN_HEX) == 0 ? 0 : -1;
 }
 
-int pl_audit_config_check(const Parley__KtConfig *c, const pl_note_verifier *me,
-                          pl_audit_config *out, char *err, size_t err_len)
+static int check(const Parley__KtConfig *c, const pl_note_verifier *me, pl_audit_config *out,
+                 char *err, size_t err_len)
 {
     char *sorted[PL_AUDIT_CONFIG_MAX_WITNESSES];
     char vrf_hex[2 * PL_VRF_PUBLIC_KEY_BYTES + 1];
@@ -130,4 +130,14 @@ int pl_audit_config_check(const Parley__KtConfig *c, const pl_note_verifier *me,
                c->quorum, c->max_ahead_ms, c->max_behind_ms) != 0)
         return failf(err, err_len, "config: too long");
     return 0;
+}
+
+int pl_audit_config_check(const Parley__KtConfig *c, const pl_note_verifier *me,
+                          pl_audit_config *out, char *err, size_t err_len)
+{
+    int r = check(c, me, out, err, err_len);
+
+    if (r != 0)
+        memset(out, 0, sizeof *out);
+    return r;
 }

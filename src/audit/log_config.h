@@ -39,7 +39,7 @@ typedef struct pl_audit_config {
 /*
  * Checks the config c (hostile) as above and writes *out, with lists_me set when `me` (the
  * auditor's verifier, may be NULL) is among the witnesses. Returns 0, or -1 with a sentence
- * in err naming the field.
+ * in err naming the field and *out zeroed.
  */
 int pl_audit_config_check(const Parley__KtConfig *c, const pl_note_verifier *me,
                           pl_audit_config *out, char *err, size_t err_len);

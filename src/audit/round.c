@@ -128,6 +128,13 @@ static void refuse(pl_auditor *a, pl_audit_round_result *res, int halt, const ch
     }
     pl_alog(PL_ALOG_ERROR, "REFUSED %s: %s (%s)%s", reason, res->detail,
             code ? pl_errname(code) : "-", halt ? "; halting: no cosignature until resumed" : "");
+    /* A refusal that does not halt may come back every round for the same checkpoint: it is
+     * kept once, so a broken server cannot grow the database one row per round. */
+    if (!halt && pl_audit_db_same_as_last_evidence(a->db, &ev) == 1) {
+        pl_alog(PL_ALOG_INFO, "evidence already kept");
+        free(packed);
+        return;
+    }
     if (pl_audit_db_add_evidence(a->db, &ev, now, &id) != 0 ||
         (halt && pl_audit_db_halt(a->db, reason, id, now) != 0)) {
         pl_alog(PL_ALOG_ERROR, "cannot store the evidence: %s", pl_audit_db_error(a->db));
@@ -341,10 +348,12 @@ static int replay_to(pl_auditor *a, pl_audit_conn *c, uint64_t cp_size,
         }
         b = f->response->kt_audit;
         if (b->n_entries == 0 || b->n_entries > get.max) {
-            set(res, PL_AUDIT_ROUND_TRANSIENT,
-                "KtAuditGet from %" PRIu64 ": %zu entries for at most %" PRIu32
-                " asked, below signed size %" PRIu64,
-                pos, b->n_entries, get.max, cp_size);
+            /* the server signed this size: an answer without its entries is withholding */
+            pl_audit_db_rollback(a->db);
+            refuse(a, res, 0, b->n_entries == 0 ? "withheld" : "too_many_entries", 0, cp, NULL,
+                   "KtAuditGet from %" PRIu64 ": %zu entries for at most %" PRIu32
+                   " asked, below signed size %" PRIu64,
+                   pos, b->n_entries, get.max, cp_size);
             goto next;
         }
         for (size_t i = 0; i < b->n_entries; i++) {
@@ -356,8 +365,12 @@ static int replay_to(pl_auditor *a, pl_audit_conn *c, uint64_t cp_size,
             int rc;
 
             if ((rc = pl_audit_entry_from_wire(w, &e, &leaves, &wire_why)) != PL_OK) {
-                set(res, rc == PL_E_NOMEM ? PL_AUDIT_ROUND_LOCAL : PL_AUDIT_ROUND_TRANSIENT,
-                    "KtAuditGet entry %" PRIu64 ": %s", pos, wire_why);
+                pl_audit_db_rollback(a->db);
+                if (rc == PL_E_NOMEM)
+                    set(res, PL_AUDIT_ROUND_LOCAL, "out of memory");
+                else
+                    refuse(a, res, 0, "malformed_entry", rc, cp, w, "entry %" PRIu64 ": %s", pos,
+                           wire_why);
                 goto next;
             }
             rc = pl_audit_replay_entry(a->replay, &e, &why);
@@ -372,21 +385,17 @@ static int replay_to(pl_auditor *a, pl_audit_conn *c, uint64_t cp_size,
                 res->replayed++;
                 continue;
             }
-            if (why == PL_AUDIT_WRONG_POSITION) {
-                /* positions are not signed: out of order is a broken answer, not evidence */
-                set(res, PL_AUDIT_ROUND_TRANSIENT,
-                    "KtAuditGet from %" PRIu64 ": entry %zu has position %" PRIu64, get.from, i,
-                    w->position);
-                goto next;
-            }
-            if (why == PL_AUDIT_OK) {
-                set(res, PL_AUDIT_ROUND_LOCAL, "replay: %s", pl_strerror(rc));
-                goto next;
-            }
             /* the rollback of the caller must come before the evidence's own transaction */
             pl_audit_db_rollback(a->db);
-            refuse(a, res, 1, pl_audit_failure_name(why), rc, cp, w, "entry %" PRIu64 ": %s", pos,
-                   pl_audit_failure_str(why));
+            if (why == PL_AUDIT_OK || why == PL_AUDIT_TREE_FULL)
+                set(res, PL_AUDIT_ROUND_LOCAL, "replay of entry %" PRIu64 ": %s", pos,
+                    why == PL_AUDIT_TREE_FULL ? pl_audit_failure_str(why) : pl_strerror(rc));
+            else
+                /* positions are not signed: an entry out of place is a broken answer, kept
+                 * but not a halt; every other failure is the signed log's */
+                refuse(a, res, why != PL_AUDIT_WRONG_POSITION, pl_audit_failure_name(why), rc, cp,
+                       w, "entry %" PRIu64 " (served as position %" PRIu64 "): %s", pos,
+                       w->position, pl_audit_failure_str(why));
             goto next;
         }
         r = 0;

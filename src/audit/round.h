@@ -18,14 +18,16 @@
  *      the cosignature are stored; COMMIT (fsync)
  *   7. only then KtCosign{size, line}
  *
- * A fork, a rollback, a replay failure or a log root mismatch is refused with its evidence
- * (the signed note, the proof, the offending entry as encoded by the server) stored, and
- * halts the auditor: no later round cosigns anything until an operator runs
- * `parley-audit resume`. A note that does not verify, of another origin, or malformed, is
- * refused with its evidence but does not halt (it proves nothing about the log). Network and
- * server errors are transient: nothing is stored and the round can simply be run again. Any
- * failure after step 4 began rolls the transaction back and rebuilds the replay from the
- * database.
+ * A fork, a rollback, a replay failure, a log root mismatch or a changed config is refused
+ * with its evidence (the signed note, the proof, the offending entry as encoded by the
+ * server) stored, and halts the auditor: no later round cosigns anything until an operator
+ * runs `parley-audit resume`. What proves nothing about the signed log is refused with its
+ * evidence but does not halt: a note that does not verify, of another origin, or malformed;
+ * an entry that is malformed or out of place; entries withheld below the signed size. Such
+ * evidence is kept once per checkpoint, not once per round. Network and server errors
+ * (a status other than OK, a timeout) are transient: nothing is stored and the round can
+ * simply be run again. Any failure after step 4 began rolls the transaction back and
+ * rebuilds the replay from the database.
  */
 #ifndef PARLEY_AUDIT_ROUND_H
 #define PARLEY_AUDIT_ROUND_H

@@ -25,6 +25,7 @@
 #include "parley/parley.h"
 #include "parleyd_test.h"
 #include "testutil.h"
+#include "tls_cert.h"
 
 #define WITNESS_NAME "audit.example.org/w1"
 #define AUDIT_TIMEOUT_MS 60000u
@@ -192,44 +193,34 @@ static void copy_file(const char *from, const char *to)
     free(data);
 }
 
-/* Appends the [kt] section naming the auditor (quorum 1) to s's configuration. */
-static void configure_kt(ph_server *s, const char *vkey)
-{
-    FILE *f = fopen(s->conf_path, "a");
-
-    if (!f)
-        fail_msg("cannot append to %s", s->conf_path);
-    fprintf(f, "\n[kt]\nwitnesses = %s\nquorum = 1\nbatch_interval = 100ms\n", vkey);
-    fclose(f);
-}
-
 /*
- * Starts a parleyd whose log is witnessed by vkey. The harness writes no [kt] section, so the
- * server starts once as the harness configures it (making its data directory), stops, and
- * starts again with the section appended. With kt_from (another server's data directory),
- * the data directory is emptied in between and the other server's DATA/kt keys copied in:
- * the same log keys, the same origin, a history of its own.
+ * Starts a parleyd whose log is witnessed by vkey alone, quorum 1. With kt_from (another
+ * server's data directory), the server is started once to make its directory, stopped, its
+ * data directory emptied and the other server's DATA/kt keys copied in before it starts
+ * again: the same log keys, the same origin, a history of its own.
  */
 static ph_server *start_server(const char *vkey, const char *kt_from)
 {
-    ph_server *s = ph_start(NULL);
-    char from[PH_PATH_MAX + 32], to[PH_PATH_MAX + 32];
+    char witnesses[PL_NOTE_VKEY_MAX_BYTES + 32], from[PH_PATH_MAX + 32], to[PH_PATH_MAX + 32];
+    const char *settings[] = {witnesses, "kt.quorum=1", "kt.batch_interval=100ms", NULL};
     static const char *const keys[] = {"log.key", "vrf.key", "open.key"};
+    ph_server *s;
 
+    snprintf(witnesses, sizeof witnesses, "kt.witnesses=%s", vkey);
+    s = ph_start(settings);
+    if (!kt_from)
+        return s;
     ph_stop(s);
     s->passed = 0;
-    if (kt_from) {
-        ph_rm_rf(s->data_dir);
-        snprintf(to, sizeof to, "%s/kt", s->data_dir);
-        if (mkdir(s->data_dir, 0700) != 0 || mkdir(to, 0700) != 0)
-            fail_msg("mkdir %s: %s", to, strerror(errno));
-        for (size_t i = 0; i < 3; i++) {
-            snprintf(from, sizeof from, "%s/kt/%s", kt_from, keys[i]);
-            snprintf(to, sizeof to, "%s/kt/%s", s->data_dir, keys[i]);
-            copy_file(from, to);
-        }
+    ph_rm_rf(s->data_dir);
+    snprintf(to, sizeof to, "%s/kt", s->data_dir);
+    if (mkdir(s->data_dir, 0700) != 0 || mkdir(to, 0700) != 0)
+        fail_msg("mkdir %s: %s", to, strerror(errno));
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(from, sizeof from, "%s/kt/%s", kt_from, keys[i]);
+        snprintf(to, sizeof to, "%s/kt/%s", s->data_dir, keys[i]);
+        copy_file(from, to);
     }
-    configure_kt(s, vkey);
     ph_restart(s);
     return s;
 }
@@ -316,6 +307,17 @@ static uint64_t register_and_sequence(const ph_server *s, const char *prefix, wi
     return wait_signed_above(s, before);
 }
 
+/* Waits for the log's first entry (parleyd makes one at start) and has a cosign it: until
+ * then the sequencer makes no entry, since the newest signed one is unpublished. Returns
+ * its size. */
+static uint64_t first_cosigned(const audit_dir *a, const ph_server *s)
+{
+    uint64_t size = wait_signed_above(s, 0);
+
+    EXPECT_ONCE(a, s, 0, "cosigned ");
+    return size;
+}
+
 /* `parley-audit status` output. */
 static void audit_status(const audit_dir *a, char *out, size_t cap, int want_exit)
 {
@@ -351,24 +353,30 @@ static void test_published_only_after_audit_cosigns(void **state)
 {
     char out[4096], note[8192], expect[128];
     wi_account *alice, *bob;
-    uint64_t published, s1, s2;
+    uint64_t published, s0, s1, s2;
     pl_note_opened opened;
 
     (void)state;
     ph_test_begin();
     aud1 = audit_new();
     srv_a = start_server(aud1->vkey, NULL);
+    /* the log's first entry is signed but, with no cosignature, not published */
+    s0 = wait_signed_above(srv_a, 0);
+    assert_int_equal(checkpoint(srv_a, 0, NULL, 0), 0);
+    /* the first round pins the log, replays every entry and cosigns */
+    snprintf(expect, sizeof expect, "cosigned %llu delivered %llu", (unsigned long long)s0,
+             (unsigned long long)s0);
+    EXPECT_ONCE(aud1, srv_a, 0, expect);
     published = checkpoint(srv_a, 0, NULL, 0);
+    assert_int_equal(published, s0);
 
     s1 = register_and_sequence(srv_a, "au", &alice);
     /* signed, but no witness has cosigned: nobody can look alice up */
     assert_true(s1 > published);
     EXPECT(lookup(srv_a, alice->username), ST(NOT_FOUND));
     assert_int_equal(checkpoint(srv_a, 0, NULL, 0), published);
-
-    /* the first round pins the log, replays every entry and cosigns */
     snprintf(expect, sizeof expect, "cosigned %llu delivered %llu", (unsigned long long)s1,
-             (unsigned long long)s1);
+             (unsigned long long)(s1 - s0));
     EXPECT_ONCE(aud1, srv_a, 0, expect);
     EXPECT(lookup(srv_a, alice->username), ST(OK));
     assert_int_equal(checkpoint(srv_a, 0, note, sizeof note), s1);
@@ -386,6 +394,38 @@ static void test_published_only_after_audit_cosigns(void **state)
     /* nothing new: the same checkpoint is cosigned again, nothing replayed */
     snprintf(expect, sizeof expect, "cosigned %llu delivered 0", (unsigned long long)s2);
     EXPECT_ONCE(aud1, srv_a, 0, expect);
+
+    /* --pin: the certificate's SHA-256 instead of a CA file, in either spelling */
+    {
+        char fp[PL_TLS_FINGERPRINT_BYTES], hex[65], server[64], terr[256];
+        size_t k = 0;
+        int st;
+
+        assert_int_equal(pl_tls_cert_fingerprint_file(srv_a->cert_path, fp, terr, sizeof terr),
+                         PL_TLS_OK);
+        for (const char *p = fp; *p && k < 64; p++)
+            if (*p != ':')
+                hex[k++] = (char)(*p | 0x20);
+        hex[k] = '\0';
+        snprintf(server, sizeof server, "127.0.0.1:%u", srv_a->port);
+        st = audit_cmd(aud1,
+                       (const char *const[]){"once", "--state", aud1->dir, "--server", server,
+                                             "--pin", fp, NULL},
+                       out, sizeof out);
+        expect_audit(aud1, st, out, 0, "cosigned ", __LINE__);
+        st = audit_cmd(aud1,
+                       (const char *const[]){"once", "--state", aud1->dir, "--server", server,
+                                             "--pin", hex, NULL},
+                       out, sizeof out);
+        expect_audit(aud1, st, out, 0, "cosigned ", __LINE__);
+        hex[0] = hex[0] == 'a' ? 'b' : 'a';
+        st = audit_cmd(aud1,
+                       (const char *const[]){"once", "--state", aud1->dir, "--server", server,
+                                             "--pin", hex, NULL},
+                       out, sizeof out);
+        expect_audit(aud1, st, out, 3, "transient ", __LINE__);
+        expect_in(aud1, out, "not the pinned");
+    }
 
     audit_status(aud1, out, sizeof out, 0);
     snprintf(expect, sizeof expect, "cosigned size: %llu\n", (unsigned long long)s2);
@@ -410,7 +450,7 @@ static void test_run_cosigns_on_push_and_stops_on_sigterm(void **state)
     ph_test_begin();
     aud1 = audit_new();
     srv_a = start_server(aud1->vkey, NULL);
-    EXPECT_ONCE(aud1, srv_a, 0, "cosigned ");
+    first_cosigned(aud1, srv_a);
     snprintf(server, sizeof server, "127.0.0.1:%u", srv_a->port);
     if ((pid = fork()) == 0) {
         int fd = open(aud1->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -464,6 +504,7 @@ static void test_fork_refused_even_after_restart(void **state)
     ph_test_begin();
     aud1 = audit_new();
     srv_a = start_server(aud1->vkey, NULL);
+    first_cosigned(aud1, srv_a);
     register_and_sequence(srv_a, "fa", NULL);
     EXPECT_ONCE(aud1, srv_a, 0, "cosigned ");
     cosigned_a = register_and_sequence(srv_a, "fa", NULL);
@@ -476,7 +517,7 @@ static void test_fork_refused_even_after_restart(void **state)
     snprintf(to, sizeof to, "%s/witness.key", aud2->dir);
     copy_file(from, to);
     srv_b = start_server(aud1->vkey, srv_a->data_dir);
-    size_b = checkpoint(srv_b, 1, NULL, 0);
+    size_b = first_cosigned(aud2, srv_b);
     while (size_b <= cosigned_a + 1) {
         EXPECT_ONCE(aud2, srv_b, 0, "cosigned ");
         size_b = register_and_sequence(srv_b, "fb", NULL);
@@ -493,7 +534,7 @@ static void test_fork_refused_even_after_restart(void **state)
     expect_in(aud1, out, "fork (PL_E_BAD_PROOF)");
     snprintf(expect, sizeof expect, "cosigned size: %llu\n", (unsigned long long)cosigned_a);
     expect_in(aud1, out, expect);
-    expect_in(aud1, out, "cosignatures:  2 released");
+    expect_in(aud1, out, "cosignatures:  3 released");
     /* `run` refuses to start */
     {
         char server[64];
@@ -513,7 +554,7 @@ static void test_fork_refused_even_after_restart(void **state)
     expect_in(aud1, out, "resumed");
     EXPECT_ONCE(aud1, srv_b, 4, "refused fork ");
     audit_status(aud1, out, sizeof out, 4);
-    expect_in(aud1, out, "cosignatures:  2 released");
+    expect_in(aud1, out, "cosignatures:  3 released");
     expect_in(aud1, out, "evidence:      2 refusals kept");
     /* and A, the log it audited, is still fine once resumed */
     assert_int_equal(audit_cmd(aud1, (const char *const[]){"resume", "--state", aud1->dir, NULL},
@@ -555,6 +596,7 @@ static void test_rollback_refused(void **state)
     ph_test_begin();
     aud1 = audit_new();
     srv_a = start_server(aud1->vkey, NULL);
+    first_cosigned(aud1, srv_a);
     at_backup = register_and_sequence(srv_a, "ra", NULL);
     EXPECT_ONCE(aud1, srv_a, 0, "cosigned ");
 

@@ -80,6 +80,7 @@ static struct {
     int bad_proof;          /* flip a byte of the consistency proof */
     int cosign_status;      /* forced KtCosign status, or 0 to check the line */
     int served_ts_delta_at; /* add 1 ms to the timestamp served for this position + 1 */
+    int bad_position_at;    /* serve this position + 1 as the position after it */
     int cosigns;            /* KtCosign requests received with a valid line */
     uint64_t cosigned_size;
     int error; /* line of the first failure in the mock thread */
@@ -326,7 +327,7 @@ static int answer(const Parley__Request *req, Parley__Response *resp, Parley__St
             Parley__KtAuditEntry *we = &s->e[s->b.n_entries];
 
             parley__kt_audit_entry__init(we);
-            we->position = p;
+            we->position = p + (mock.bad_position_at == (int)p + 1);
             we->timestamp_ms = fe->ts + (mock.served_ts_delta_at == (int)p + 1);
             we->prefix_root = (ProtobufCBinaryData){(size_t)mock.root_len, (uint8_t *)fe->root};
             for (size_t i = 0; i < fe->n; i++)
@@ -538,7 +539,7 @@ static pl_auditor *fresh(void)
     mock.quorum = 1;
     mock.root_len = 32;
     mock.sign_with_other = mock.no_entries = mock.bad_proof = mock.cosign_status = 0;
-    mock.served_ts_delta_at = 0;
+    mock.served_ts_delta_at = mock.bad_position_at = 0;
     mock.cosigns = 0;
     mock.log = log_new();
     mock.signed_size = 0;
@@ -854,19 +855,32 @@ static void test_unsigned_lies_do_not_halt(void **st)
     round_once(a, &res);
     assert_refused_kept_three(a, &res, "bad_signature", 0);
     mock.sign_with_other = 0;
-    /* malformed entries and missing entries: transient, nothing stored */
+    /* a malformed answer: the frame codec already refuses it, so the round is transient */
     mock.root_len = 31;
     round_once(a, &res);
     EXPECT_OUTCOME(res, PL_AUDIT_ROUND_TRANSIENT);
     mock.root_len = 32;
+    /* an entry out of place and entries withheld: refused with the evidence, kept once
+     * however often the server repeats itself, not halted */
+    mock.bad_position_at = 3 + 1;
+    round_once(a, &res);
+    EXPECT_OUTCOME(res, PL_AUDIT_ROUND_REFUSED);
+    assert_string_equal(res.reason, "wrong_position");
+    assert_int_equal(res.halted, 0);
+    round_once(a, &res);
+    assert_string_equal(res.reason, "wrong_position");
+    mock.bad_position_at = 0;
     mock.no_entries = 1;
     round_once(a, &res);
-    EXPECT_OUTCOME(res, PL_AUDIT_ROUND_TRANSIENT);
+    EXPECT_OUTCOME(res, PL_AUDIT_ROUND_REFUSED);
+    assert_string_equal(res.reason, "withheld");
+    assert_int_equal(res.halted, 0);
     mock.no_entries = 0;
     db_state(&s);
     assert_int_equal(s.size, 3);
     assert_int_equal(s.n_entries, 3);
-    assert_int_equal(s.n_evidence, 1);
+    assert_int_equal(s.n_evidence, 3);
+    assert_int_equal(s.halted, 0);
     assert_int_equal(mock.cosigns, 1);
     /* the honest answer then goes through */
     round_once(a, &res);
