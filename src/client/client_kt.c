@@ -664,7 +664,7 @@ int pl_client_kt_monitor(pl_client *c, int force)
     if (!force && pl_cstore_kt_label_get(c->store, c->username, row) == PL_CSTORE_OK &&
         cl_now_ms() - row->verified_at_ms < CL_KT_OWN_CHECK_MS)
         r = PL_CLIENT_OK;
-    else
+    else if ((r = cl_kt_pin(c)) == PL_CLIENT_OK) /* the same log as pinned? (else an alert) */
         r = cl_kt_current(c, c->username, 1, st);
     free(row);
     free(st);

@@ -360,6 +360,28 @@ static void a_server_that_rolls_its_log_back_is_caught(void **state)
     pl_client_close(kim);
 }
 
+static void another_log_config_is_an_alert_not_a_repin(void **state)
+{
+    pl_client *lea;
+    alerts al;
+
+    (void)state;
+    lea = new_user("lea");
+    pl_client_close(lea);
+    /* What lea pinned no longer matches what the server offers. */
+    tamper("lea", "UPDATE kt_log SET max_ahead = 1");
+    lea = open_home("lea", 0);
+    EXPECT(lea, pl_client_kt_monitor(lea, 1), PL_CLIENT_E_KT_CONFIG);
+    memset(&al, 0, sizeof al);
+    OK(lea, pl_client_alerts(lea, 0, collect_alert, &al));
+    assert_int_equal(al.n, 1);
+    assert_string_equal(al.kind[0], "config-changed");
+    assert_int_equal(al.evidence[0], 2);
+    /* Never a re-pin: the same alert again, and the pinned row is as it was. */
+    EXPECT(lea, pl_client_kt_monitor(lea, 1), PL_CLIENT_E_KT_CONFIG);
+    pl_client_close(lea);
+}
+
 /* A port that was free a moment ago, so that a restarted parleyd keeps its address. */
 static unsigned free_port(void)
 {
@@ -414,6 +436,7 @@ int main(void)
         cmocka_unit_test(altered_vrf_key_blocks_sending_with_evidence),
         cmocka_unit_test(altered_saved_checkpoint_blocks_sending),
         cmocka_unit_test(a_server_that_rolls_its_log_back_is_caught),
+        cmocka_unit_test(another_log_config_is_an_alert_not_a_repin),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
