@@ -12,6 +12,9 @@
  *       checkpoint (not consistent with what it holds), so B can only publish uncosigned
  *       checkpoints, which alice refuses for lack of quorum: she and her witness cannot be
  *       shown different logs.
+ *   c3. A new log: a second parleyd with keys of its own (an operator starting over to erase
+ *       history). Its checkpoints are not signed by the pinned log key, and its KtConfig is
+ *       not the pinned one: alice refuses both, the config never re-pinned.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
@@ -43,7 +46,9 @@ static mp_verdict server_hook(void *arg, mp_frame_ctx *fx, const Parley__ServerF
     attack *a = arg;
     mp_verdict v;
 
-    if (!a->fork || !fx->request || fx->request->body_case != PARLEY__REQUEST__BODY_KT_LOOKUP)
+    if (!a->fork || !fx->request ||
+        (fx->request->body_case != PARLEY__REQUEST__BODY_KT_LOOKUP &&
+         fx->request->body_case != PARLEY__REQUEST__BODY_KT_CONFIG))
         return MP_FORWARD;
     a->lies_told++;
     if ((v = adv_answer_from(fx, f, a->fork->port, a->fork->cert_path)) == MP_CLOSE)
@@ -256,11 +261,72 @@ static void witness_keeps_client_on_one_log(void **state)
     adv_world_stop(&w);
 }
 
+static void new_log_is_refused_and_never_repinned(void **state)
+{
+    static const char *const other_settings[] = {"kt.batch_interval=50ms", "kt.quorum=0", NULL};
+    static pl_cstore_kt_log pinned, after_log;
+    adv_world w;
+    attack a = {0};
+    pl_client *alice, *bob;
+    ph_server *other;
+    wi_account *fake[PAD_MAX];
+    size_t n_fake;
+    adv_snapshot before, after;
+    pl_client_kt_status st;
+    char id[33];
+
+    (void)state;
+    adv_world_start(&w, "newlog", NULL);
+    mp_set_hooks(w.px, server_hook, NULL, &a);
+    alice = adv_client_new(&w, "alice");
+    bob = adv_client_new(&w, "bob");
+    ADV_RC(alice, pl_client_send(alice, "bob", "hi bob", 6, id), PL_CLIENT_OK);
+    assert_int_equal(pl_cstore_kt_log_get(alice->store, &pinned), PL_CSTORE_OK);
+    /* Same TLS certificate (the operator's), new log keys: a plain second parleyd whose
+     * certificate is replaced by the first one's. */
+    other = ph_start(other_settings);
+    ph_stop(other);
+    adv_copy_file(w.srv->cert_path, other->cert_path, 0644);
+    adv_copy_file(w.srv->key_path, other->key_path, 0600);
+    ph_restart(other);
+    grow_fork(other, 1, fake, &n_fake);
+
+    mp_lock(w.px);
+    a.fork = other;
+    mp_unlock(w.px);
+    adv_snapshot_take(alice, "bob", &before);
+    ADV_RC(alice, pl_client_kt_status_get(alice, "bob", 1, &st), PL_CLIENT_E_KT_VIEW);
+    adv_snapshot_take(alice, "bob", &after);
+    adv_assert_kt_unchanged(&before, &after);
+    adv_assert_alert(alice, &before, "view", "bad log signature", 1);
+
+    /* Owner monitoring compares the server's KtConfig with the pinned one. */
+    adv_snapshot_take(alice, "alice", &before);
+    ADV_RC(alice, pl_client_kt_monitor(alice, 1), PL_CLIENT_E_KT_CONFIG);
+    adv_snapshot_take(alice, "alice", &after);
+    adv_assert_kt_unchanged(&before, &after);
+    adv_assert_alert(alice, &before, "config-changed", NULL, 1);
+    assert_int_equal(pl_cstore_kt_log_get(alice->store, &after_log), PL_CSTORE_OK);
+    assert_string_equal(after_log.origin, pinned.origin);
+    assert_string_equal(after_log.log_vkey, pinned.log_vkey);
+    assert_memory_equal(after_log.vrf_key, pinned.vrf_key, 32);
+
+    mp_set_hooks(w.px, NULL, NULL, NULL);
+    for (size_t i = 0; i < n_fake; i++)
+        wi_account_free(fake[i]);
+    ph_stop(other);
+    ph_free(other);
+    adv_client_close(&w, alice);
+    adv_client_close(&w, bob);
+    adv_world_stop(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fork_is_refused_with_both_notes),
         cmocka_unit_test(witness_keeps_client_on_one_log),
+        cmocka_unit_test(new_log_is_refused_and_never_repinned),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
