@@ -395,6 +395,11 @@ static int check_own_chain(pl_client *c, kt_work *w, int have_prev, const cl_kt_
 
     if (have_prev)
         pl_account_state_hash(w->prev_raw, w->prev_raw_len, prev_hash);
+    if (w->res.version - from >= CL_KT_MAX_OWN_VERSIONS)
+        return cl_kt_alert(c, PL_CLIENT_E_KT_OWN, c->username, CL_KT_ALERT_OWN_CHAIN, 1, NULL, 0,
+                           "the log shows version %u of our account, %u versions after the last "
+                           "one verified: more than any of our devices made",
+                           w->res.version, w->res.version - from + 1);
     for (uint32_t v = from;; v++) {
         cl_kt_answer a;
         const pl_kt_lookup_result *next;

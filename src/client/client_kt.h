@@ -35,6 +35,10 @@
 /* Owner monitoring: our own label is looked up again when its last check is this old. */
 #define CL_KT_OWN_CHECK_MS (24u * 3600u * 1000u)
 
+/* Our own account's versions checked in one go (a chain walk, `parley log`): an honest
+ * account has a few; a server claiming millions would make the client fetch them all. */
+#define CL_KT_MAX_OWN_VERSIONS 10000u
+
 /* Alert kinds: stable strings (docs/CLIENT.md), for the CLI and for tests. */
 #define CL_KT_ALERT_VIEW "view"                 /* the checkpoint did not verify (log-wide) */
 #define CL_KT_ALERT_VIEW_TIMING "view-timing"   /* stale / from the future / no quorum */

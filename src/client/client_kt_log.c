@@ -112,6 +112,13 @@ int pl_client_account_log(pl_client *c, pl_client_log_cb cb, void *ctx)
         (r = cl_kt_verify_answer(c, &w->log, &w->view, c->username, 1, PL_KT_LOOKUP_GREATEST, 0,
                                  NULL, &a, &w->greatest)) != PL_CLIENT_OK)
         goto out;
+    if (w->greatest.version >= CL_KT_MAX_OWN_VERSIONS) {
+        r = cl_kt_alert(c, PL_CLIENT_E_KT_OWN, c->username, CL_KT_ALERT_OWN_CHAIN, 1, NULL, 0,
+                        "the log shows version %u of our account: more than any of our devices "
+                        "made",
+                        w->greatest.version);
+        goto out;
+    }
     for (uint32_t v = 0;; v++) {
         const pl_kt_lookup_result *res = &w->greatest;
 

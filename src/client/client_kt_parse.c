@@ -84,18 +84,18 @@ int cl_kt_config_parse(const Parley__KtConfig *kc, pl_cstore_kt_log *out, pl_kt_
         size_t n = w ? strnlen(w, sizeof out->witness_vkeys[i]) : 0;
 
         if (n == 0 || n >= sizeof out->witness_vkeys[i])
-            return -1;
+            goto fail;
         memcpy(out->witness_vkeys[i], w, n);
     }
     out->n_witnesses = kc->n_witness_vkeys;
     out->quorum = kc->quorum;
     out->max_ahead_ms = kc->max_ahead_ms;
     out->max_behind_ms = kc->max_behind_ms;
-    if (cl_kt_view_from_log(out, v) != 0) {
-        memset(out, 0, sizeof *out);
-        return -1;
-    }
-    return 0;
+    if (cl_kt_view_from_log(out, v) == 0)
+        return 0;
+fail:
+    memset(out, 0, sizeof *out); /* the contract: nothing half-parsed is left */
+    return -1;
 }
 
 int cl_kt_saved_view(const pl_cstore_kt_log *log, pl_kt_view *v)

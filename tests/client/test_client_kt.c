@@ -382,6 +382,51 @@ static void another_log_config_is_an_alert_not_a_repin(void **state)
     pl_client_close(lea);
 }
 
+static void a_device_the_log_does_not_show_is_never_used(void **state)
+{
+    pl_client *mia, *ned, *ned2;
+    char code[32], qr[128], fp[96], name[65], id[33], dev[16];
+    uint32_t new_id = 0;
+    alerts al;
+    FILE *conf;
+
+    (void)state;
+    mia = new_user("mia");
+    ned = new_user("ned");
+    OK(mia, pl_client_send(mia, "ned", "first", 5, id)); /* ned verified at version 0 */
+    /* From now on the server publishes nothing: its log stops at what mia verified. */
+    ph_stop(srv);
+    assert_non_null(conf = fopen(srv->conf_path, "a"));
+    fputs("\n[kt]\nbatch_interval = 1h\nheartbeat = 1h\n", conf);
+    fclose(conf);
+    ph_restart(srv);
+    pl_client_close(mia);
+    pl_client_close(ned);
+    mia = open_home("mia", 0);
+    ned = open_home("ned", 0);
+    /* ned links a second device: the server lists it, the log does not show it. */
+    ned2 = open_home("ned2", 1);
+    OK(ned2, pl_client_link_start(ned2, server_addr, srv->cert_path, "phone", code, qr, fp));
+    OK(ned, pl_client_approve(ned, code, &new_id, name));
+    OK(ned2, pl_client_link_wait(ned2, 10000, NULL));
+    /* The server insists (MISMATCHED_DEVICES); mia looks up again, a few times about 1 s
+     * apart, and refuses to encrypt to it. */
+    EXPECT(mia, pl_client_send(mia, "ned", "not to the phone", 16, id), PL_CLIENT_E_KT_UNLOGGED);
+    snprintf(dev, sizeof dev, "device %u", new_id);
+    assert_non_null(strstr(pl_client_error(mia), dev));
+    memset(&al, 0, sizeof al);
+    OK(mia, pl_client_alerts(mia, 0, collect_alert, &al));
+    assert_int_equal(al.n, 1);
+    assert_string_equal(al.kind[0], "unlogged-device");
+    assert_string_equal(al.user[0], "ned");
+    assert_int_equal(al.high[0], 0);
+    /* It does not block by itself: the next send checks again (and fails again). */
+    EXPECT(mia, pl_client_send(mia, "ned", "again", 5, id), PL_CLIENT_E_KT_UNLOGGED);
+    pl_client_close(mia);
+    pl_client_close(ned);
+    pl_client_close(ned2);
+}
+
 /* A port that was free a moment ago, so that a restarted parleyd keeps its address. */
 static unsigned free_port(void)
 {
@@ -437,6 +482,8 @@ int main(void)
         cmocka_unit_test(altered_saved_checkpoint_blocks_sending),
         cmocka_unit_test(a_server_that_rolls_its_log_back_is_caught),
         cmocka_unit_test(another_log_config_is_an_alert_not_a_repin),
+        /* Last: it stops the server's publication for the rest of the run. */
+        cmocka_unit_test(a_device_the_log_does_not_show_is_never_used),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
