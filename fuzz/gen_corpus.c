@@ -17,7 +17,6 @@
 #include "audit_fixture.h"
 #include "fuzz.h"
 #include "fuzz_kt_client.h"
-#include "parley.pb-c.h"
 #include "kt_log.h"
 #include "parley.pb-c.h"
 
@@ -456,82 +455,6 @@ static void gen_kt_witness(void)
     write_kt_witness("fork-4", 2, 4, (const uint8_t(*)[32])fork, 4, 4, sk);
 }
 
-/* fuzz_kt_client: mode byte || input (fuzz_kt_client.c). */
-static void write_kt_client(const char *name, uint8_t mode, const uint8_t *in, size_t len)
-{
-    uint8_t *copy = fz_alloc(len + 1);
-
-    copy[0] = mode;
-    if (len)
-        memcpy(copy + 1, in, len);
-    write_seed("kt_client", name, copy, len + 1);
-    free(copy);
-}
-
-static void gen_kt_client(void)
-{
-    static pl_cstore_kt_log log;
-    uint8_t pk[32], sk[64], hashes[2][32], buf[4096], root[32];
-    ProtobufCBinaryData cons[2];
-    Parley__KtCheckpoint cp = PARLEY__KT_CHECKPOINT__INIT;
-    Parley__KtLookupResult lr = PARLEY__KT_LOOKUP_RESULT__INIT;
-    Parley__KtConfig kc = PARLEY__KT_CONFIG__INIT;
-    char text[512], note[1024], *wit[1] = {NULL};
-    pl_checkpoint c;
-    size_t n, tlen = 0, nlen = 0;
-
-    fz_kt_pinned_log(&log);
-    fz_kt_log_keys(pk, sk);
-    /* A checkpoint of size 5, signed by the pinned log key. */
-    memset(&c, 0, sizeof c);
-    snprintf(c.origin, sizeof c.origin, "%s", FZ_KT_ORIGIN);
-    c.origin_len = strlen(FZ_KT_ORIGIN);
-    c.size = 5;
-    memset(root, 0x33, sizeof root);
-    memcpy(c.root, root, sizeof root);
-    if (pl_checkpoint_format(&c, text, sizeof text, &tlen) != PL_OK ||
-        pl_note_sign(text, tlen, FZ_KT_ORIGIN, strlen(FZ_KT_ORIGIN), sk, note, sizeof note,
-                     &nlen) != PL_OK) {
-        fprintf(stderr, "gen_corpus: kt_client checkpoint\n");
-        exit(1);
-    }
-    /* 0: a lookup answer with two consistency hashes. */
-    memset(hashes, 0x21, sizeof hashes);
-    cons[0] = (ProtobufCBinaryData){32, hashes[0]};
-    cons[1] = (ProtobufCBinaryData){32, hashes[1]};
-    note[nlen] = '\0';
-    cp.note = note;
-    cp.n_consistency = 2;
-    cp.consistency = cons;
-    lr.checkpoint = &cp;
-    lr.proof = (ProtobufCBinaryData){3, (uint8_t *)"\x01\x01\x00"};
-    n = parley__kt_lookup_result__pack(&lr, buf);
-    write_kt_client("genuine-lookup-answer", 0, buf, n);
-    /* 1: the pinned config, and one naming a witness it does not have in its quorum. */
-    kc.origin = log.origin;
-    kc.log_vkey = log.log_vkey;
-    kc.vrf_public_key = (ProtobufCBinaryData){32, log.vrf_key};
-    kc.max_ahead_ms = log.max_ahead_ms;
-    kc.max_behind_ms = log.max_behind_ms;
-    n = parley__kt_config__pack(&kc, buf);
-    write_kt_client("genuine-config", 1, buf, n);
-    wit[0] = log.log_vkey; /* an Ed25519 key where a cosignature key belongs */
-    kc.witness_vkeys = wit;
-    kc.n_witness_vkeys = 1;
-    kc.quorum = 1;
-    n = parley__kt_config__pack(&kc, buf);
-    write_kt_client("edit-witness-of-wrong-type", 1, buf, n);
-    /* 2: the saved checkpoint, genuine and with another root. */
-    memset(buf, 0, 8);
-    buf[7] = 5;
-    memcpy(buf + 8, root, 32);
-    memcpy(buf + 40, note, nlen);
-    write_kt_client("genuine-saved-checkpoint", 2, buf, 40 + nlen);
-    buf[8] ^= 1;
-    write_kt_client("edit-saved-root", 2, buf, 40 + nlen);
-    sodium_memzero(sk, sizeof sk);
-}
-
 /* fuzz_kt_lookup: q0 || q1 || proof (fz_kt_query_of in fuzz.h), proofs from the demo log. */
 static void write_kt_lookup(const ktl_log *log, const char *name, uint8_t q0, uint8_t q1,
                             uint8_t proof_kind, uint32_t proof_version, pl_kt_lookup_failure expect)
@@ -667,6 +590,82 @@ static void gen_audit_entry(void)
     write_audit_entry("genuine-heartbeat-after-3", 3, &e, PL_AUDIT_OK);
 }
 
+/* fuzz_kt_client: mode byte || input (fuzz_kt_client.c). */
+static void write_kt_client(const char *name, uint8_t mode, const uint8_t *in, size_t len)
+{
+    uint8_t *copy = fz_alloc(len + 1);
+
+    copy[0] = mode;
+    if (len)
+        memcpy(copy + 1, in, len);
+    write_seed("kt_client", name, copy, len + 1);
+    free(copy);
+}
+
+static void gen_kt_client(void)
+{
+    static pl_cstore_kt_log log;
+    uint8_t pk[32], sk[64], hashes[2][32], buf[4096], root[32];
+    ProtobufCBinaryData cons[2];
+    Parley__KtCheckpoint cp = PARLEY__KT_CHECKPOINT__INIT;
+    Parley__KtLookupResult lr = PARLEY__KT_LOOKUP_RESULT__INIT;
+    Parley__KtConfig kc = PARLEY__KT_CONFIG__INIT;
+    char text[512], note[1024], *wit[1] = {NULL};
+    pl_checkpoint c;
+    size_t n, tlen = 0, nlen = 0;
+
+    fz_kt_pinned_log(&log);
+    fz_kt_log_keys(pk, sk);
+    /* A checkpoint of size 5, signed by the pinned log key. */
+    memset(&c, 0, sizeof c);
+    snprintf(c.origin, sizeof c.origin, "%s", FZ_KT_ORIGIN);
+    c.origin_len = strlen(FZ_KT_ORIGIN);
+    c.size = 5;
+    memset(root, 0x33, sizeof root);
+    memcpy(c.root, root, sizeof root);
+    if (pl_checkpoint_format(&c, text, sizeof text, &tlen) != PL_OK ||
+        pl_note_sign(text, tlen, FZ_KT_ORIGIN, strlen(FZ_KT_ORIGIN), sk, note, sizeof note,
+                     &nlen) != PL_OK) {
+        fprintf(stderr, "gen_corpus: kt_client checkpoint\n");
+        exit(1);
+    }
+    /* 0: a lookup answer with two consistency hashes. */
+    memset(hashes, 0x21, sizeof hashes);
+    cons[0] = (ProtobufCBinaryData){32, hashes[0]};
+    cons[1] = (ProtobufCBinaryData){32, hashes[1]};
+    note[nlen] = '\0';
+    cp.note = note;
+    cp.n_consistency = 2;
+    cp.consistency = cons;
+    lr.checkpoint = &cp;
+    lr.proof = (ProtobufCBinaryData){3, (uint8_t *)"\x01\x01\x00"};
+    n = parley__kt_lookup_result__pack(&lr, buf);
+    write_kt_client("genuine-lookup-answer", 0, buf, n);
+    /* 1: the pinned config, and one naming a witness it does not have in its quorum. */
+    kc.origin = log.origin;
+    kc.log_vkey = log.log_vkey;
+    kc.vrf_public_key = (ProtobufCBinaryData){32, log.vrf_key};
+    kc.max_ahead_ms = log.max_ahead_ms;
+    kc.max_behind_ms = log.max_behind_ms;
+    n = parley__kt_config__pack(&kc, buf);
+    write_kt_client("genuine-config", 1, buf, n);
+    wit[0] = log.log_vkey; /* an Ed25519 key where a cosignature key belongs */
+    kc.witness_vkeys = wit;
+    kc.n_witness_vkeys = 1;
+    kc.quorum = 1;
+    n = parley__kt_config__pack(&kc, buf);
+    write_kt_client("edit-witness-of-wrong-type", 1, buf, n);
+    /* 2: the saved checkpoint, genuine and with another root. */
+    memset(buf, 0, 8);
+    buf[7] = 5;
+    memcpy(buf + 8, root, 32);
+    memcpy(buf + 40, note, nlen);
+    write_kt_client("genuine-saved-checkpoint", 2, buf, 40 + nlen);
+    buf[8] ^= 1;
+    write_kt_client("edit-saved-root", 2, buf, 40 + nlen);
+    sodium_memzero(sk, sizeof sk);
+}
+
 /* fuzz_audit_config: KtConfig encodings of the log of seeds 0x11 (log) and 0x22 (VRF key),
  * listing the auditor of fuzz_audit_config.c (seed 0x44) and another witness (seed 0x55). */
 static void write_audit_config(const char *name, const Parley__KtConfig *c)
@@ -760,9 +759,9 @@ int main(int argc, char **argv)
     gen_account_state(f);
     gen_prefix();
     gen_kt_witness();
-    gen_kt_client();
     gen_kt_lookup();
     gen_audit_entry();
+    gen_kt_client();
     gen_audit_config();
     return 0;
 }
