@@ -622,8 +622,9 @@ int cl_kt_current(pl_client *c, const char *name, int refresh, cl_kt_state *out)
     own = strcmp(label, c->username) == 0;
     if ((blocked = cl_kt_blocking_alert(c, label)) > 0)
         return cl_fail(c, PL_CLIENT_E_KT_BLOCKED,
-                       "key-transparency alert #%lld blocks sending to %s: see `parley alerts`, "
-                       "and acknowledge it (`parley alerts --ack %lld`) once you know why",
+                       "key-transparency alert #%lld blocks sending (it stops the check of "
+                       "%s's devices): see `parley alerts`, and acknowledge it "
+                       "(`parley alerts --ack %lld`) once you know why",
                        (long long)blocked, label, (long long)blocked);
     if (!(w = calloc(1, sizeof *w)))
         return cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
