@@ -667,6 +667,7 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0);
     if (pl_init() != PL_OK || make_pool() != 0)
         return 1;
     pl_log_setup(PL_CONFIG_LOG_WARN, PL_CONFIG_LOG_TEXT, 2);
