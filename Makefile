@@ -14,6 +14,9 @@
 #                      rate, memory per idle connection (docs/BENCHMARKS.md)
 #   make kt-bench-server  key transparency on the server, in-process: the sequencer's updates
 #                      per second by batch size, store growth, lookup proofs (docs/BENCHMARKS.md)
+#   make kt-bench-device  a new device's time until a contact's verified lookup shows it, end to
+#                      end with parleyd (quorum 0, then quorum 1 with parley-audit as witness)
+#   make kt-bench-audit   parley-audit's replay checker over a recorded feed of 10^5 updates
 #   make install       install libparley, its headers and parley.pc (PREFIX=/usr/local)
 
 MAKEFLAGS   += --no-print-directory
@@ -27,7 +30,7 @@ BUILD_BENCH := build-bench
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find include src tests fuzz bench examples -name '*.[ch]')
 
-.PHONY: loadgen kt-bench-server all deps build run demo test test-plain test-asan fuzz-build fuzz-smoke bench format \
+.PHONY: loadgen kt-bench-server kt-bench-device kt-bench-audit all deps build run demo test test-plain test-asan fuzz-build fuzz-smoke bench format \
         format-check install clean
 
 all: build
@@ -94,6 +97,16 @@ kt-bench-server: deps
 	@$(KT_BENCH_CONFIGURE)
 	@cmake --build $(BUILD_BENCH) -j $(JOBS) --target kt-bench-server
 	@$(BUILD_BENCH)/bench/kt-bench-server
+
+kt-bench-device: deps
+	@$(KT_BENCH_CONFIGURE)
+	@cmake --build $(BUILD_BENCH) -j $(JOBS) --target kt-bench-device
+	@$(BUILD_BENCH)/bench/kt-bench-device
+
+kt-bench-audit: deps
+	@$(KT_BENCH_CONFIGURE)
+	@cmake --build $(BUILD_BENCH) -j $(JOBS) --target kt-bench-audit
+	@$(BUILD_BENCH)/bench/kt-bench-audit
 
 format: deps
 	@clang-format -i $(FORMAT_FILES)
