@@ -31,7 +31,8 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static int write_config(const lg_server *s, const char *path, uint32_t max_connections)
+static int write_config(const lg_server *s, const char *path, uint32_t max_connections,
+                        const char *extra)
 {
     FILE *f = fopen(path, "w");
 
@@ -52,6 +53,8 @@ static int write_config(const lg_server *s, const char *path, uint32_t max_conne
             "[prekeys]\n"
             "low_watermark = 0\n",
             s->dir, max_connections);
+    if (extra)
+        fputs(extra, f);
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -93,6 +96,12 @@ static int read_addr_file(lg_server *s)
 int lg_server_start(lg_server *s, const char *bin, uint32_t max_connections, char *err,
                     size_t err_len)
 {
+    return lg_server_start_with(s, bin, max_connections, NULL, err, err_len);
+}
+
+int lg_server_start_with(lg_server *s, const char *bin, uint32_t max_connections,
+                         const char *extra_config, char *err, size_t err_len)
+{
     char conf[300], log[300], data[300];
     const char *tmp = getenv("TMPDIR");
     int status, i, fd;
@@ -109,7 +118,7 @@ int lg_server_start(lg_server *s, const char *bin, uint32_t max_connections, cha
     snprintf(log, sizeof log, "%s/parleyd.log", s->dir);
     snprintf(data, sizeof data, "%s/data", s->dir);
     snprintf(s->ca, sizeof s->ca, "%s/data/tls/cert.pem", s->dir);
-    if (mkdir(data, 0700) != 0 || write_config(s, conf, max_connections) != 0) {
+    if (mkdir(data, 0700) != 0 || write_config(s, conf, max_connections, extra_config) != 0) {
         snprintf(err, err_len, "cannot write %s: %s", conf, strerror(errno));
         return -1;
     }

@@ -31,6 +31,11 @@ typedef struct lg_server {
 int lg_server_start(lg_server *s, const char *bin, uint32_t max_connections, char *err,
                     size_t err_len);
 
+/* The same, with extra_config (may be NULL) appended to the configuration: whole sections
+ * that the benchmark configuration does not have, such as "[kt]\nquorum = 0\n". */
+int lg_server_start_with(lg_server *s, const char *bin, uint32_t max_connections,
+                         const char *extra_config, char *err, size_t err_len);
+
 /* Sends SIGTERM, waits up to 10 s (then SIGKILL) and removes the directory unless keep.
  * Returns the server's exit status (0 after a clean drain), or -1. */
 int lg_server_stop(lg_server *s, int keep);
