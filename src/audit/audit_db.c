@@ -49,14 +49,10 @@ static const char schema[] =
     "CREATE TABLE halt(id INTEGER PRIMARY KEY CHECK (id = 1), since_ms INTEGER NOT NULL,"
     " reason TEXT NOT NULL, evidence_id INTEGER) STRICT;";
 
-static int dbfail(pl_audit_db *db, const char *what)
-{
-    snprintf(db->err, sizeof db->err, "audit.db: %s: %s", what, sqlite3_errmsg(db->db));
-    return -1;
-}
-
 static int errf(pl_audit_db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Writes the message into db->err, cut to its size (a long SQLite message is cut, not an
+ * error), and returns -1. */
 static int errf(pl_audit_db *db, const char *fmt, ...)
 {
     va_list ap;
@@ -65,6 +61,11 @@ static int errf(pl_audit_db *db, const char *fmt, ...)
     vsnprintf(db->err, sizeof db->err, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+static int dbfail(pl_audit_db *db, const char *what)
+{
+    return errf(db, "audit.db: %s: %s", what, sqlite3_errmsg(db->db));
 }
 
 static int exec(pl_audit_db *db, const char *sql)
