@@ -127,9 +127,9 @@ static int members_read(pl__reader *r, size_t n, pl_group_member **out)
     int e = PL_OK;
 
     *out = NULL;
-    /* Each member takes at least 40 bytes: refuse a count the input cannot hold before
-     * allocating for it. */
-    if (pl__reader_left(r) / (1u + 1u + PL_PUBKEY_BYTES + 1u + 4u + PL_PUBKEY_BYTES) < n)
+    /* A valid member takes at least 73 bytes: refuse a list the input cannot hold before
+     * allocating for it (a single member is read as it comes, for the exact error). */
+    if (n > 1 && pl__reader_left(r) / (1u + 1u + PL_PUBKEY_BYTES + 1u + 4u + PL_PUBKEY_BYTES) < n)
         return PL_E_TRUNCATED;
     if (!(ms = calloc(n ? n : 1, sizeof *ms)))
         return PL_E_NOMEM;
