@@ -10,6 +10,7 @@
  * 1,000-member limit.
  */
 #include "fixture.h"
+#include "group_vectors.h"
 
 #include <sodium.h>
 
@@ -732,6 +733,84 @@ static void test_group_state_decode_refusals(void **st)
     pl_group_state_free(s);
 }
 
+/* Returns the bytes of line `name` of a vector file (malloc'd, *len set). */
+static uint8_t *vector(const char *file, const char *name, size_t *len)
+{
+    size_t nl = strlen(name);
+    const char *p = file;
+
+    while ((p = strstr(p, name)) != NULL) {
+        if ((p == file || p[-1] == '\n') && p[nl] == ' ') {
+            const char *hex = p + nl + 1, *end = strchr(hex, '\n');
+            size_t n = (size_t)(end - hex);
+            char *copy = malloc(n + 1);
+            uint8_t *out = malloc(n / 2 + 1);
+
+            memcpy(copy, hex, n);
+            copy[n] = 0;
+            *len = tu_unhex(copy, out, n / 2 + 1);
+            free(copy);
+            return out;
+        }
+        p += nl;
+    }
+    fail_msg("vector %s missing", name);
+    return NULL;
+}
+
+static void test_group_vectors_frozen(void **st)
+{
+    static char want[GV_MAX_TEXT_BYTES];
+    size_t n = gv_generate(want, sizeof want), flen, dl, ml, pl, cl, hl;
+    char *file = (char *)tu_read_file(PARLEY_TEST_VECTORS_DIR "/group_v1.txt", &flen);
+    uint8_t *dist, *msg, *pt, *chg, *hash, out[64], h[32];
+    pl_sender_key_receiver *r = NULL;
+    pl_group_state *s0, *s1;
+    size_t out_len;
+
+    (void)st;
+    assert_non_null(file);
+    assert_int_not_equal(n, 0);
+    assert_int_equal(flen, n);
+    assert_memory_equal(file, want, n);
+
+    /* Read back as another implementation would: decrypt and apply from the file alone. */
+    dist = vector(file, "sender_distribution", &dl);
+    FX_RC(pl_sender_key_receiver_create(&r, dist, dl), PL_OK);
+    for (int i = 0; i < 2; i++) {
+        char name[32];
+
+        snprintf(name, sizeof name, "group_message_%d", i);
+        msg = vector(file, name, &ml);
+        snprintf(name, sizeof name, "plaintext_%d", i);
+        pt = vector(file, name, &pl);
+        FX_RC(pl_sender_key_receiver_decrypt(r, msg, ml, out, sizeof out, &out_len), PL_OK);
+        assert_int_equal(out_len, pl);
+        assert_memory_equal(out, pt, pl);
+        free(msg);
+        free(pt);
+    }
+    chg = vector(file, "change_0_create", &cl);
+    s0 = apply_ok(NULL, chg, cl, NULL);
+    free(chg);
+    hash = vector(file, "state_0_hash", &hl);
+    pl_group_state_hash(s0, h);
+    assert_memory_equal(h, hash, 32);
+    free(hash);
+    chg = vector(file, "change_1_rename", &cl);
+    s1 = apply_ok(s0, chg, cl, NULL);
+    free(chg);
+    hash = vector(file, "state_1_hash", &hl);
+    pl_group_state_hash(s1, h);
+    assert_memory_equal(h, hash, 32);
+    free(hash);
+    pl_group_state_free(s0);
+    pl_group_state_free(s1);
+    pl_sender_key_receiver_free(r);
+    free(dist);
+    free(file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -746,6 +825,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_member_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_member_check_account_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_state_decode_refusals, setup, teardown),
+        cmocka_unit_test(test_group_vectors_frozen),
     };
 
     if (pl_init() != PL_OK)
