@@ -94,10 +94,10 @@ typedef struct pl_group_change_body {
 /*
  * Builds and signs a change. author is the signing device and author_username its member's
  * name; state is the state the change applies to (NULL exactly for create, which needs
- * group_id; group_id is ignored otherwise). On PL_OK *out is a malloc'd encoding the caller
- * frees with free(), *out_len its length. Returns PL_E_INVALID_ARG for a body that could not
- * apply to state (checked as pl_group_apply would: lengths, counts, order, authority), or
- * PL_E_NOMEM. On error *out is NULL.
+ * group_id, 16 bytes the caller drew at random; group_id is ignored and may be NULL otherwise). On
+ * PL_OK *out is a malloc'd encoding the caller frees with free(), *out_len its length. Returns
+ * PL_E_INVALID_ARG for a body that could not apply to state (checked as pl_group_apply would:
+ * lengths, counts, order, authority), or PL_E_NOMEM. On error *out is NULL.
  */
 PL_API PL_NODISCARD int
 pl_group_change_sign(const pl_device *author, const uint8_t *author_username,
@@ -106,21 +106,24 @@ pl_group_change_sign(const pl_device *author, const uint8_t *author_username,
                      uint8_t **out, size_t *out_len);
 
 /*
- * Verifies a change against state (NULL for a create) and produces the next state. In order:
- *   PL_E_TRUNCATED / PL_E_MALFORMED  bad encoding (trailing bytes, empty or unsorted lists,
- *                                    duplicate member or device, a kind the state does not
- *                                    allow: a create on a state, anything else on NULL)
- *   PL_E_VERSION                     version is not 1
- *   PL_E_KEY_TYPE / PL_E_BAD_KEY     a key that is not an Ed25519 key
- *   PL_E_TOO_LARGE                   more members than the group allows
+ * Verifies a change against state (NULL for a create) and produces the next state
+ * (PROTOCOL.md §30.3). In order, the first failure being the result:
+ *   PL_E_TRUNCATED / PL_E_VERSION /  the encoding: short, version not 1, a bad kind, an empty
+ *   PL_E_MALFORMED / PL_E_KEY_TYPE / name or list, unsorted or duplicate members or devices,
+ *   PL_E_BAD_KEY / PL_E_TOO_LARGE    trailing bytes, keys libsodium refuses, a create with
+ *                                    more members than its own max (or over the byte bound)
+ *   PL_E_MALFORMED                   a create on a state, or another kind on NULL
  *   PL_E_SESSION_MISMATCH            another group's change
  *   PL_E_STATE_CHAIN                 the change does not name this state (epoch + 1 and its
- *                                    hash): a replay, a gap or a fork
- *   PL_E_IDENTITY_MISMATCH           the author is not a device of a member; remove of the
- *                                    author itself; a devices change to another account key
+ *                                    hash; epoch 0 and zeros for a create): a replay, a gap
+ *                                    or a fork
+ *   PL_E_IDENTITY_MISMATCH           the author is not a device of a member
  *   PL_E_BAD_SIGNATURE               the author device's signature does not verify
- *   PL_E_INVALID_ARG                 the change is impossible here: add of a member already
- *                                    in, remove of someone not in, last member leaving
+ *   PL_E_INVALID_ARG                 impossible here: add of a member already in, remove of
+ *                                    or devices for a non-member, the last member leaving
+ *   PL_E_TOO_LARGE                   an add beyond the group's max_members
+ *   PL_E_IDENTITY_MISMATCH           a remove of the author itself (that is a leave), a
+ *                                    devices change with another account key
  *   PL_E_NOMEM
  * On PL_OK *next is a new state (the caller frees it; state is untouched) and *applied, when
  * non-NULL, says what happened. On error *next is NULL and *applied zeroed.
