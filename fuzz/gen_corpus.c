@@ -831,7 +831,14 @@ static void gen_group_change(void)
         "add");
     write_selected(t, "genuine-add", 1, chg, len);
     write_selected(t, "edit-add-without-state", 0, chg, len);
-    write_edited(t, "edit-add-signature", chg, len, len - 1, 0x01);
+    {
+        uint8_t *sel = fz_alloc(len + 1);
+
+        sel[0] = 1;
+        memcpy(sel + 1, chg, len);
+        write_edited(t, "edit-add-signature", sel, len + 1, len, 0x01);
+        free(sel);
+    }
     free(chg);
 
     memset(&body, 0, sizeof body);
