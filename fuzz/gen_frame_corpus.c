@@ -84,7 +84,6 @@ int main(int argc, char **argv)
     Parley__KtCosign kts = PARLEY__KT_COSIGN__INIT;
     Parley__KtWatch ktw = PARLEY__KT_WATCH__INIT;
     Parley__GroupSend gsend = PARLEY__GROUP_SEND__INIT;
-    char *gs_names[3] = {"alice", "bob", "carol"};
     uint32_t gs_counts[3] = {1, 3, 2};
     uint32_t gs_ids[6] = {2, 1, 2, 7, 1, 300};
     static const struct {
@@ -168,8 +167,8 @@ int main(int argc, char **argv)
     /* GroupSend (§31.1): the sender's other device, then two members. */
     gsend.ciphertext = bin(120);
     gsend.client_message_id = bin(PL_WIRE_CLIENT_MESSAGE_ID_BYTES);
-    gsend.n_usernames = gsend.n_device_counts = 3;
-    gsend.usernames = gs_names;
+    gsend.n_device_counts = 3;
+    gsend.usernames = "alice bob carol";
     gsend.device_counts = gs_counts;
     gsend.n_device_ids = 6;
     gsend.device_ids = gs_ids;

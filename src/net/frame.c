@@ -479,7 +479,8 @@ static int check_send(pl_frame_diag *d, const Parley__Send *s)
  * maximum are the handler's. */
 static int check_group_send(pl_frame_diag *d, const Parley__GroupSend *g)
 {
-    size_t total = 0;
+    size_t total = 0, names = 0;
+    const char *p = g->usernames ? g->usernames : "";
 
     if (g->ciphertext.len == 0)
         return fail(d, PL_FRAME_E_MISSING, "group_send.ciphertext: missing");
@@ -488,13 +489,24 @@ static int check_group_send(pl_frame_diag *d, const Parley__GroupSend *g)
     TRY(check_exact(d, g->client_message_id, PL_WIRE_CLIENT_MESSAGE_ID_BYTES,
                     "group_send.client_message_id: missing",
                     "group_send.client_message_id: must be 16 bytes"));
-    TRY(check_count(d, g->n_usernames, 1, PL_WIRE_MAX_GROUP_RECIPIENT_DEVICES,
-                    "group_send.usernames: none", "group_send.usernames: more than 10000"));
-    if (g->n_device_counts != g->n_usernames)
+    if (*p == '\0')
+        return fail(d, PL_FRAME_E_MISSING, "group_send.usernames: none");
+    for (;;) {
+        size_t n = strcspn(p, " ");
+
+        if (n == 0)
+            return fail(d, PL_FRAME_E_INVALID, "group_send.usernames: an empty name");
+        if (n > PL_WIRE_MAX_USERNAME_BYTES)
+            return fail(d, PL_FRAME_E_FIELD_SIZE, "group_send.usernames: a name above 255 bytes");
+        if (++names > PL_WIRE_MAX_GROUP_RECIPIENT_DEVICES)
+            return fail(d, PL_FRAME_E_TOO_MANY, "group_send.usernames: more than 10000");
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    if (g->n_device_counts != names)
         return fail(d, PL_FRAME_E_INVALID, "group_send.device_counts: not one per username");
-    for (size_t i = 0; i < g->n_usernames; i++) {
-        TRY(check_name(d, g->usernames[i], "group_send.usernames[]: empty",
-                       "group_send.usernames[]: more than 255 bytes"));
+    for (size_t i = 0; i < names; i++) {
         TRY(check_count(d, g->device_counts[i], 1, PL_WIRE_MAX_DEVICES,
                         "group_send.device_counts[]: zero", "group_send.device_counts[]: above 6"));
         total += g->device_counts[i];
@@ -508,7 +520,7 @@ static int check_group_send(pl_frame_diag *d, const Parley__GroupSend *g)
         return fail(d, PL_FRAME_E_FIELD_SIZE,
                     "group_send.identity_keys: must be 33 bytes per device id");
     /* Duplicate ids within one account; the lists are at most 6 long. */
-    for (size_t i = 0, at = 0; i < g->n_usernames; at += g->device_counts[i], i++)
+    for (size_t i = 0, at = 0; i < names; at += g->device_counts[i], i++)
         for (size_t j = at; j < at + g->device_counts[i]; j++)
             for (size_t k = at; k < j; k++)
                 if (g->device_ids[j] == g->device_ids[k])

@@ -303,8 +303,9 @@ void pl_handle_group_send(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, si
     const char **order = NULL;
     pl_store_envelope *envs = NULL;
     group_mismatch *mm = NULL;
+    const char *p = m->usernames, *why;
+    size_t n_users;
     int sender_listed = 0;
-    const char *why;
     group_rq *q;
 
     if (m->ciphertext.len > cfg->server.max_envelope_bytes) {
@@ -316,22 +317,29 @@ void pl_handle_group_send(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, si
                   "more devices than Limits.max_group_recipient_devices", 0);
         return;
     }
-    names = calloc(m->n_usernames, sizeof *names);
-    order = calloc(m->n_usernames, sizeof *order);
+    n_users = m->n_device_counts; /* the validator checked: one per name */
+    names = calloc(n_users, sizeof *names);
+    order = calloc(n_users, sizeof *order);
     envs = calloc(m->n_device_ids, sizeof *envs);
     mm = calloc(PL_WIRE_MAX_GROUP_MISMATCHED, sizeof *mm);
     if (!names || !order || !envs || !mm) {
         pl_refuse(c, slot, f, ST(INTERNAL), "out of memory", 0);
         goto out;
     }
-    for (size_t i = 0; i < m->n_usernames; i++) {
-        if (!pl_wire_username(m->usernames[i], names[i], &why)) {
+    for (size_t i = 0; i < n_users; i++) {
+        char raw[PL_WIRE_MAX_USERNAME_BYTES + 1];
+        size_t n = strcspn(p, " ");
+
+        memcpy(raw, p, n); /* n <= 255: validated */
+        raw[n] = '\0';
+        p += n + (p[n] == ' ');
+        if (!pl_wire_username(raw, names[i], &why)) {
             pl_refuse(c, slot, f, ST(BAD_USERNAME), why, 0);
             goto out;
         }
         sender_listed |= strcmp(names[i], c->username) == 0;
     }
-    if (!names_unique(names, order, m->n_usernames)) {
+    if (!names_unique(names, order, n_users)) {
         pl_refuse(c, slot, f, ST(BAD_REQUEST), "an account is listed twice", 0);
         goto out;
     }
@@ -341,7 +349,7 @@ void pl_handle_group_send(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, si
     memcpy(q->sender, c->username, sizeof q->sender);
     q->sender_device = c->device_id;
     q->sender_listed = sender_listed;
-    q->n_users = m->n_usernames;
+    q->n_users = n_users;
     q->names = names;
     q->envs = envs;
     q->mm = mm;

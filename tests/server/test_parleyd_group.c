@@ -3,7 +3,7 @@
  * (PROTOCOL.md §31): one ciphertext fanned out to many devices of many users, live and
  * offline, with Envelope.group set; the per-account device check (missing, extra, stale, and
  * the sender's own other devices); idempotent resends; the mailbox quota (all or none); the
- * [limits] maximum and the ciphertext size; malformed requests.
+ * [limits] maximum and the ciphertext size; malformed requests; 300 accounts at once.
  */
 #include <sodium.h>
 
@@ -100,8 +100,15 @@ static int gs_send(wc_conn *c, const gs *g, const void *ct, size_t ct_len, const
     body.ciphertext.len = ct_len;
     body.client_message_id.data = (uint8_t *)id;
     body.client_message_id.len = id_len;
-    body.usernames = (char **)g->usernames;
-    body.n_usernames = g->n_users;
+    char *names = calloc(g->n_users, WI_NAME_MAX + 1);
+
+    assert_non_null(names);
+    for (size_t i = 0; i < g->n_users; i++) {
+        if (i)
+            strcat(names, " ");
+        strcat(names, g->usernames[i]);
+    }
+    body.usernames = names;
     body.device_counts = (uint32_t *)g->counts;
     body.n_device_counts = g->n_users;
     body.device_ids = (uint32_t *)g->ids;
@@ -110,7 +117,9 @@ static int gs_send(wc_conn *c, const gs *g, const void *ct, size_t ct_len, const
     body.identity_keys.len = g->keys_len;
     req.body_case = PARLEY__REQUEST__BODY_GROUP_SEND;
     req.group_send = &body;
-    if ((r = wc_request(c, &req, &f, WC_TIMEOUT_MS)) != WC_OK)
+    r = wc_request(c, &req, &f, WC_TIMEOUT_MS);
+    free(names);
+    if (r != WC_OK)
         return r;
     r = wc_status(f);
     if (out)
@@ -520,11 +529,17 @@ static void test_bad_input(void **state)
     gs_dev(g, 1, u[1]->devices[0].identity_key);
     EXPECT(gs_send_text(c, g, "x", NULL), ST(BAD_REQUEST));
     free(g);
-    /* Not a username; no such user. */
+    /* Not a username; a space splits a name (so the counts no longer match); an empty name;
+     * no such user. */
     g = gs_new();
-    gs_user(g, "no spaces allowed");
+    gs_account(g, u[1], 0);
+    gs_user(g, "Bad!");
     gs_dev(g, 1, u[1]->devices[0].identity_key);
     EXPECT(gs_send_text(c, g, "x", NULL), ST(BAD_USERNAME));
+    g->usernames[1] = "with space";
+    EXPECT(gs_send_text(c, g, "x", NULL), ST(BAD_REQUEST));
+    g->usernames[1] = "";
+    EXPECT(gs_send_text(c, g, "x", NULL), ST(BAD_REQUEST));
     free(g);
     g = gs_new();
     gs_account(g, u[1], 0);
