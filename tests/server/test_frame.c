@@ -1613,7 +1613,7 @@ static int group_send_round_trip(size_t n_users, uint32_t per_user, size_t ct_le
 
     assert_true(names && counts && ids && keys && ct && out);
     for (size_t i = 0, at = 0; i < n_users; i++) {
-        at += (size_t)snprintf(names + at, 8, i ? " u%zu" : "u%zu", i);
+        at += (size_t)snprintf(names + at, n_users * 8 - at, i ? " u%zu" : "u%zu", i);
         counts[i] = per_user;
         for (uint32_t k = 0; k < per_user; k++)
             ids[i * per_user + k] = k + 1;
