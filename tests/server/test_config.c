@@ -97,6 +97,7 @@ static void defaults_are_the_documented_values(void **state)
     assert_int_equal(cfg.mailbox.retention_ms, 30ull * 86400 * 1000);
     assert_int_equal(cfg.mailbox.commit_max_batch, 256);
     assert_int_equal(cfg.mailbox.commit_max_delay_ms, 2);
+    assert_int_equal(cfg.limits.max_group_recipient_devices, 6000);
     assert_int_equal(pl_config_validate(&cfg, &err), PL_OK);
 }
 
@@ -577,6 +578,34 @@ static void long_lines_and_long_texts(void **state)
     free(text);
 }
 
+/* [limits] max_group_recipient_devices (PROTOCOL.md §31): 1 up to the wire's 10,000. */
+static void group_recipient_limit_range(void **state)
+{
+    static const struct {
+        const char *value;
+        int want;
+        uint32_t got;
+    } rows[] = {
+        {"1", PL_OK, 1},
+        {"10000", PL_OK, 10000},
+        {"0", PL_E_INVALID_ARG, 6000},
+        {"10001", PL_E_INVALID_ARG, 6000},
+        {"many", PL_E_INVALID_ARG, 6000},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        pl_config cfg;
+        pl_config_error err;
+
+        pl_config_defaults(&cfg);
+        assert_int_equal(
+            pl_config_set(&cfg, "limits", "max_group_recipient_devices", rows[i].value, &err),
+            rows[i].want);
+        assert_int_equal(cfg.limits.max_group_recipient_devices, rows[i].got);
+    }
+}
+
 static void overrides_use_the_same_checks(void **state)
 {
     pl_config cfg, before;
@@ -908,6 +937,7 @@ int main(void)
         cmocka_unit_test(indented_control_and_nul_are_errors),
         cmocka_unit_test(crlf_bom_tabs_and_unterminated_text),
         cmocka_unit_test(long_lines_and_long_texts),
+        cmocka_unit_test(group_recipient_limit_range),
         cmocka_unit_test(overrides_use_the_same_checks),
         cmocka_unit_test(validate_checks_rules_between_settings),
         cmocka_unit_test(tls_paths_default_to_the_data_dir),

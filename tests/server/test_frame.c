@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1589,6 +1590,140 @@ static void error_list_names_and_statuses(void **state)
     assert_int_equal(pl_frame_status(-999), PARLEY__STATUS_CODE__STATUS_INTERNAL);
 }
 
+/* ---- GroupSend (PROTOCOL.md §31.1) ---------------------------------------------------------- */
+
+/* Encodes a GroupSend of n_users accounts of per_user devices each, names "u<i>", with a
+ * ciphertext of ct_len bytes, decodes it, and returns the decoder's code. */
+static int group_send_round_trip(size_t n_users, uint32_t per_user, size_t ct_len,
+                                 size_t *frame_len)
+{
+    Parley__ClientFrame f = PARLEY__CLIENT_FRAME__INIT;
+    Parley__Request req = PARLEY__REQUEST__INIT;
+    Parley__GroupSend g = PARLEY__GROUP_SEND__INIT;
+    char *names = calloc(n_users, 8);
+    uint32_t *counts = calloc(n_users, sizeof *counts);
+    uint32_t *ids = calloc(n_users * per_user, sizeof *ids);
+    uint8_t *keys = calloc(n_users * per_user, PL_PUBKEY_BYTES);
+    uint8_t *ct = calloc(1, ct_len);
+    size_t cap = PL_FRAME_MAX_BYTES + 16, len = 0;
+    uint8_t *out = malloc(cap);
+    Parley__ClientFrame *back = NULL;
+    pl_frame_diag d;
+    int rc;
+
+    assert_true(names && counts && ids && keys && ct && out);
+    for (size_t i = 0, at = 0; i < n_users; i++) {
+        at += (size_t)snprintf(names + at, n_users * 8 - at, i ? " u%zu" : "u%zu", i);
+        counts[i] = per_user;
+        for (uint32_t k = 0; k < per_user; k++)
+            ids[i * per_user + k] = k + 1;
+    }
+    g.ciphertext.data = ct;
+    g.ciphertext.len = ct_len;
+    g.client_message_id.data = keys; /* any 16 bytes */
+    g.client_message_id.len = PL_WIRE_CLIENT_MESSAGE_ID_BYTES;
+    g.usernames = names;
+    g.n_device_counts = n_users;
+    g.device_counts = counts;
+    g.device_ids = ids;
+    g.n_device_ids = n_users * per_user;
+    g.identity_keys.data = keys;
+    g.identity_keys.len = n_users * per_user * PL_PUBKEY_BYTES;
+    req.id = 1;
+    req.body_case = PARLEY__REQUEST__BODY_GROUP_SEND;
+    req.group_send = &g;
+    f.kind_case = PARLEY__CLIENT_FRAME__KIND_REQUEST;
+    f.request = &req;
+    assert_int_equal(pl_frame_encode_client(&f, out, cap, &len), PL_FRAME_OK);
+    *frame_len = len - PL_FRAME_HEADER_BYTES;
+    rc =
+        pl_frame_decode_client(out + PL_FRAME_HEADER_BYTES, len - PL_FRAME_HEADER_BYTES, &back, &d);
+    pl_frame_client_free(back);
+    free(names);
+    free(counts);
+    free(ids);
+    free(keys);
+    free(ct);
+    free(out);
+    return rc;
+}
+
+/* The flat lists exist so that the largest GroupSend decodes within the budget of
+ * PL_FRAME_DECODE_ALLOC_MAX: 10,000 one-device accounts with short names, and the default
+ * maximum of 1,000 accounts of 6 devices, each with the largest ciphertext. */
+static void group_send_largest_lists_decode_within_budget(void **state)
+{
+    size_t len = 0;
+
+    (void)state;
+    assert_int_equal(group_send_round_trip(PL_WIRE_MAX_GROUP_RECIPIENT_DEVICES, 1,
+                                           PL_WIRE_MAX_CIPHERTEXT_BYTES, &len),
+                     PL_FRAME_OK);
+    assert_true(len <= PL_FRAME_MAX_BYTES);
+    assert_int_equal(group_send_round_trip(1000, 6, PL_WIRE_MAX_CIPHERTEXT_BYTES, &len),
+                     PL_FRAME_OK);
+    /* One device more than the wire's maximum is refused by the validator. */
+    assert_int_equal(
+        group_send_round_trip(PL_WIRE_MAX_GROUP_RECIPIENT_DEVICES / 5 + 1, 5, 100, &len),
+        PL_FRAME_E_TOO_MANY);
+    assert_int_equal(group_send_round_trip(1, 7, 100, &len), PL_FRAME_E_TOO_MANY);
+    assert_int_equal(group_send_round_trip(1, 1, 0, &len), PL_FRAME_E_MISSING);
+    assert_int_equal(group_send_round_trip(1, 1, PL_WIRE_MAX_CIPHERTEXT_BYTES + 1, &len),
+                     PL_FRAME_E_FIELD_SIZE);
+    /* A text message to 1,000 one-device members: the case a nested list failed. */
+    assert_int_equal(group_send_round_trip(1000, 1, 200, &len), PL_FRAME_OK);
+}
+
+/* Numbered rows: one GroupSend of two accounts (2 and 1 devices) bent one way each. */
+static void group_send_validation_table(void **state)
+{
+    static const struct {
+        int row;
+        size_t n_counts, n_ids, keys_len;
+        uint32_t count0, id1;
+        int want;
+    } rows[] = {
+        {0, 2, 3, 99, 2, 2, PL_FRAME_OK},
+        {1, 1, 3, 99, 2, 2, PL_FRAME_E_INVALID},    /* counts not one per username */
+        {2, 2, 2, 66, 2, 2, PL_FRAME_E_INVALID},    /* ids not the sum of counts */
+        {3, 2, 3, 98, 2, 2, PL_FRAME_E_FIELD_SIZE}, /* keys not 33 per id */
+        {4, 2, 3, 99, 2, 1, PL_FRAME_E_INVALID},    /* an id twice for one account */
+        {5, 2, 2, 66, 0, 2, PL_FRAME_E_MISSING},    /* a count of zero */
+    };
+    uint8_t keys[99] = {0}, cmid[16] = {0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        Parley__ClientFrame f = PARLEY__CLIENT_FRAME__INIT;
+        Parley__Request req = PARLEY__REQUEST__INIT;
+        Parley__GroupSend g = PARLEY__GROUP_SEND__INIT;
+        uint32_t counts[2] = {rows[i].count0, 1};
+        uint32_t ids[3] = {1, rows[i].id1, 1};
+        pl_frame_diag d;
+
+        g.ciphertext.data = keys;
+        g.ciphertext.len = 10;
+        g.client_message_id.data = cmid;
+        g.client_message_id.len = sizeof cmid;
+        g.usernames = "alice bob";
+        g.device_counts = counts;
+        g.n_device_counts = rows[i].n_counts;
+        g.device_ids = ids;
+        g.n_device_ids = rows[i].n_ids;
+        g.identity_keys.data = keys;
+        g.identity_keys.len = rows[i].keys_len;
+        req.id = 5;
+        req.body_case = PARLEY__REQUEST__BODY_GROUP_SEND;
+        req.group_send = &g;
+        f.kind_case = PARLEY__CLIENT_FRAME__KIND_REQUEST;
+        f.request = &req;
+        if (pl_frame_validate_client(&f, &d) != rows[i].want)
+            fail_msg("row %d: got %s (%s)", rows[i].row, pl_frame_errname(d.code), d.detail);
+        if (rows[i].want != PL_FRAME_OK)
+            assert_int_equal(d.request_id, 5);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1611,6 +1746,8 @@ int main(void)
         cmocka_unit_test(decode_server_refuses_malformed_kt_replies),
         cmocka_unit_test(encode_reports_small_buffers_and_empty_frames),
         cmocka_unit_test(error_list_names_and_statuses),
+        cmocka_unit_test(group_send_largest_lists_decode_within_budget),
+        cmocka_unit_test(group_send_validation_table),
     };
 
     memset(fill, 0x5a, sizeof fill);

@@ -94,6 +94,58 @@ static void mailbox_fetch_is_in_order_after_seq_and_bounded(void **state)
     RC(pl_store_mailbox_fetch(f->s, "alice", 2, 0, 100, collect_cb, &c, &n), PL_STORE_E_NOT_FOUND);
 }
 
+/* Collects (sender_device, group) of fetched envelopes. */
+typedef struct group_seen {
+    uint32_t sender_device[8];
+    int group[8];
+    size_t n;
+} group_seen;
+
+static int group_cb(void *ctx, const pl_store_envelope *e)
+{
+    group_seen *g = ctx;
+
+    if (g->n < 8) {
+        g->sender_device[g->n] = e->sender_device;
+        g->group[g->n] = e->group;
+        g->n++;
+    }
+    return 0;
+}
+
+/* The GroupSend flag (PROTOCOL.md §31.4) is kept per envelope, beside any sender device id,
+ * even the largest, and across a reopen. */
+static void mailbox_keeps_the_group_flag(void **state)
+{
+    fixture *f = *state;
+    pl_store_envelope e[4];
+    group_seen g;
+    size_t failed, n;
+
+    open_store(f, NULL);
+    add_account(f->s, "alice");
+    add_device(f->s, "alice", 1);
+    for (unsigned i = 0; i < 4; i++)
+        e[i] = make_env("alice", 1, 100 + i, i);
+    e[0].group = 1;
+    e[1].sender_device = UINT32_MAX;
+    e[2].sender_device = UINT32_MAX;
+    e[2].group = 1;
+    RC(pl_store_mailbox_append(f->s, e, 4, &failed), PL_STORE_OK);
+    open_store(f, NULL);
+    memset(&g, 0, sizeof g);
+    RC(pl_store_mailbox_fetch(f->s, "alice", 1, 0, 100, group_cb, &g, &n), PL_STORE_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(g.sender_device[0], 9);
+    assert_int_equal(g.group[0], 1);
+    assert_int_equal(g.sender_device[1], UINT32_MAX);
+    assert_int_equal(g.group[1], 0);
+    assert_int_equal(g.sender_device[2], UINT32_MAX);
+    assert_int_equal(g.group[2], 1);
+    assert_int_equal(g.sender_device[3], 9);
+    assert_int_equal(g.group[3], 0);
+}
+
 static void mailbox_ack_is_idempotent_and_seqs_are_never_reused(void **state)
 {
     fixture *f = *state;
@@ -383,6 +435,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(mailbox_batch_assigns_increasing_seqs_per_device),
         T(mailbox_fetch_is_in_order_after_seq_and_bounded),
+        T(mailbox_keeps_the_group_flag),
         T(mailbox_ack_is_idempotent_and_seqs_are_never_reused),
         T(mailbox_batch_over_quota_stores_nothing),
         T(mailbox_default_quota_is_ten_thousand),

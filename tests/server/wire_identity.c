@@ -46,7 +46,7 @@ static void sign_with_seed(const uint8_t seed[32], const uint8_t *msg, size_t le
 }
 
 /* Live accounts, so a request that names only a username can build its state. */
-#define WI_MAX_ACCOUNTS 512
+#define WI_MAX_ACCOUNTS 2048
 static wi_account *live[WI_MAX_ACCOUNTS];
 
 wi_account *wi_account_find(const char *username)
