@@ -32,6 +32,11 @@
  * this far apart (the server publishes about 1 s after a change, PROTOCOL.md §24.2). */
 #define CL_KT_RETRIES 5
 #define CL_KT_RETRY_MS 1000u
+/* A brand-new account whose first entry is not published yet: waited for this many times
+ * CL_KT_RETRY_MS. Longer than CL_KT_RETRIES because it includes the witnesses' cosigning,
+ * and on a busy server both steps can be late; sending to an unlogged account never
+ * happens, so waiting is the only useful thing to do. */
+#define CL_KT_UNLOGGED_WAITS 15
 /* Owner monitoring: our own label is looked up again when its last check is this old. */
 #define CL_KT_OWN_CHECK_MS (24u * 3600u * 1000u)
 

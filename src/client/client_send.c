@@ -346,6 +346,7 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
     uint8_t id[16];
     uint64_t sent_at = cl_now_ms();
     int r = PL_CLIENT_E_USAGE, attempt, refresh_ours = 0, refresh_theirs = 0, disagreements = 0;
+    int unlogged_waits = 0;
     uint32_t odd_device = 0;
     const char *odd_user = NULL;
     int odd_unlogged =
@@ -362,7 +363,8 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
         goto out;
     }
     randombytes_buf(id, sizeof id);
-    for (attempt = 0; attempt < CL_SEND_ATTEMPTS + CL_KT_RETRIES; attempt++) {
+    for (attempt = 0; attempt < CL_SEND_ATTEMPTS + CL_KT_RETRIES + CL_KT_UNLOGGED_WAITS;
+         attempt++) {
         int to_self = strcmp(st.to, c->username) == 0, differs_ours = 0, differs_theirs = 0;
         uint32_t odd = 0;
 
@@ -372,7 +374,7 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
         r = cl_kt_current(c, c->username, refresh_ours, kt_ours);
         if (r == PL_CLIENT_OK && !to_self)
             r = cl_kt_current(c, st.to, refresh_theirs, kt_theirs);
-        if (r == PL_CLIENT_E_KT_UNLOGGED && ++disagreements <= CL_KT_RETRIES) {
+        if (r == PL_CLIENT_E_KT_UNLOGGED && ++unlogged_waits <= CL_KT_UNLOGGED_WAITS) {
             sleep_ms(CL_KT_RETRY_MS); /* a new account: its first entry may be pending */
             continue;
         }
