@@ -143,7 +143,8 @@ int cl_notice(pl_client *c, const char *user, const char *text);
 /* ---- Parsers of what other clients send (each has a fuzz target) ---- */
 
 /* Unpacks and checks a decrypted Content: a 16-byte id, text within the plaintext bound
- * (it need not be valid UTF-8: it is printed escaped), sent_to empty or username-sized.
+ * (it need not be valid UTF-8: it is printed escaped), sent_to empty or username-sized, an
+ * attachment (if any) that passes cl_attachment_check (client_attach.h).
  * Returns 0 and *out (free with parley__content__free_unpacked), or -1. */
 int cl_content_parse(const uint8_t *p, size_t len, Parley__Content **out);
 
