@@ -29,7 +29,7 @@
 
 #define CL_ATTACH_KEY_BYTES crypto_secretstream_xchacha20poly1305_KEYBYTES       /* 32 */
 #define CL_ATTACH_HEADER_BYTES crypto_secretstream_xchacha20poly1305_HEADERBYTES /* 24 */
-#define CL_ATTACH_ABYTES crypto_secretstream_xchacha20poly1305_ABYTES           /* 17 */
+#define CL_ATTACH_ABYTES crypto_secretstream_xchacha20poly1305_ABYTES            /* 17 */
 #define CL_ATTACH_CHUNK_BYTES (64u * 1024u) /* what this client writes */
 #define CL_ATTACH_MIN_CHUNK (1024u)         /* what it accepts from others */
 #define CL_ATTACH_MAX_CHUNK (1024u * 1024u)
@@ -37,6 +37,9 @@
 #define CL_ATTACH_MAX_NAME 255u
 #define CL_ATTACH_MAX_MEDIA_TYPE 127u
 #define CL_ATTACH_BLOB_ID_BYTES 16u
+/* Blob bytes per BlobPut and per BlobGet: the wire maximum (256 KiB). A server must allow
+ * frames of at least this plus 1 KiB ([server] max_frame_bytes; the default is 1 MiB + 64 KiB). */
+#define CL_ATTACH_PUT_BYTES (256u * 1024u)
 
 /* The blob's length for size bytes of plaintext in chunks of chunk bytes. */
 uint64_t cl_attach_cipher_size(uint64_t size, uint32_t chunk);

@@ -28,8 +28,7 @@ int cl_attachment_check(const Parley__Attachment *a)
         !a->media_type)
         return -1;
     n = strnlen(a->name, CL_ATTACH_MAX_NAME + 1);
-    if (n == 0 || n > CL_ATTACH_MAX_NAME || strcmp(a->name, ".") == 0 ||
-        strcmp(a->name, "..") == 0)
+    if (n == 0 || n > CL_ATTACH_MAX_NAME || strcmp(a->name, ".") == 0 || strcmp(a->name, "..") == 0)
         return -1;
     /* A name is shown and used as a file name in the save directory: never a path. */
     for (size_t i = 0; i < n; i++)
@@ -108,7 +107,8 @@ int cl_attach_encrypt_fd(int in_fd, int out_fd, const uint8_t key[CL_ATTACH_KEY_
         int final;
 
         more = 0;
-        if (have == CL_ATTACH_CHUNK_BYTES && (more = read_full(in_fd, next, CL_ATTACH_CHUNK_BYTES)) < 0)
+        if (have == CL_ATTACH_CHUNK_BYTES &&
+            (more = read_full(in_fd, next, CL_ATTACH_CHUNK_BYTES)) < 0)
             goto out;
         final = more == 0;
         total += (uint64_t)have;
@@ -177,8 +177,7 @@ int cl_attach_decrypt_fd(int in_fd, int out_fd, const Parley__Attachment *a)
         if ((size_t)got != want + CL_ATTACH_ABYTES ||
             crypto_secretstream_xchacha20poly1305_pull(&st, pt, &plen, &tag, ct, (size_t)got, NULL,
                                                        0) != 0 ||
-            plen != want ||
-            (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) != last) {
+            plen != want || (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) != last) {
             r = -3;
             goto out;
         }

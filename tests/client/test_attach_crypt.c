@@ -130,8 +130,8 @@ static void tampered_blobs_are_refused(void **state)
     b = malloc(s.blob_len + 1);
     /* One flipped bit anywhere: header, first chunk, a tag, the final chunk. */
     {
-        const size_t where[] = {0, 23, 24, 24 + 100, 24 + CT_CHUNK - 1, 24 + 2 * CT_CHUNK + 5,
-                                s.blob_len - 1};
+        const size_t where[] = {
+            0, 23, 24, 24 + 100, 24 + CT_CHUNK - 1, 24 + 2 * CT_CHUNK + 5, s.blob_len - 1};
 
         for (size_t i = 0; i < sizeof where / sizeof *where; i++) {
             memcpy(b, s.blob, s.blob_len);
@@ -179,8 +179,8 @@ static void tampered_blobs_are_refused(void **state)
 
 static void descriptors_are_checked(void **state)
 {
-    static const char *const bad_names[] = {"", ".", "..", "a/b", "../x", "a\\b", "tab\there",
-                                            "nl\n"};
+    static const char *const bad_names[] = {"",     ".",    "..",        "a/b",
+                                            "../x", "a\\b", "tab\there", "nl\n"};
     char long_name[CL_ATTACH_MAX_NAME + 2];
     uint8_t plain[10] = {0};
     sealed s;
