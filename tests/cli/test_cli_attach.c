@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -207,6 +208,34 @@ static void test_100_mib_round_trip_interrupted_and_resumed(void **state)
     ph_test_end();
 }
 
+/* nftw over the server's data directory: counts files containing `needle`. */
+static const uint8_t *needle;
+static size_t needle_len, needle_hits;
+
+static int search_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    size_t len;
+    char *data;
+
+    (void)st;
+    (void)ftw;
+    if (type != FTW_F || !(data = ch_read_file(path, &len)))
+        return 0;
+    if (memmem(data, len, needle, needle_len))
+        needle_hits++;
+    free(data);
+    return 0;
+}
+
+static size_t server_files_containing(const void *what, size_t len)
+{
+    needle = what;
+    needle_len = len;
+    needle_hits = 0;
+    assert_int_equal(nftw(server->data_dir, search_file, 16, FTW_PHYS), 0);
+    return needle_hits;
+}
+
 static void test_tampered_blob_is_refused(void **state)
 {
     char *alice = strdup(ch_home("alice2")), *bob = strdup(ch_home("bob2"));
@@ -247,6 +276,16 @@ static void test_tampered_blob_is_refused(void **state)
             }
         }
         closedir(d);
+    }
+    /* The server holds neither the file's name nor any of its plaintext. */
+    {
+        size_t len;
+        char *plain = ch_read_file(file, &len);
+
+        assert_non_null(plain);
+        assert_int_equal(server_files_containing("secret-plans", 12), 0);
+        assert_int_equal(server_files_containing(plain + 1000, 32), 0);
+        free(plain);
     }
     /* The server (or its disk) alters one byte in the middle. */
     fd = open(blob, O_RDWR);
