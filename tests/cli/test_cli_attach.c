@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -313,11 +314,82 @@ static void test_tampered_blob_is_refused(void **state)
     ph_test_end();
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Throughput (docs/BENCHMARKS.md "Attachments"): an uninterrupted upload and download of a
+ * 64 MiB file through the real parley and parleyd on loopback, against the raw
+ * secretstream rate (64 KiB chunks, the client's format) measured in the same process just
+ * before. Prints one line on stderr; asserts only that every step worked.
+ */
+static void test_throughput_against_raw_secretstream(void **state)
+{
+    const size_t size = 64u * MIB, chunk = 64u * 1024u;
+    char *alice = strdup(ch_home("alice3")), *bob = strdup(ch_home("bob3"));
+    char *file = strdup(ch_path("bench.bin")), *save = strdup(ch_path("saved3"));
+    uint8_t key[32], header[24], *pt = malloc(chunk), *ct = malloc(chunk + 17);
+    crypto_secretstream_xchacha20poly1305_state st;
+    double t0, raw, up, down;
+    char want[65], saved[CH_PATH_MAX * 2], got[65];
+    ch_result r;
+
+    (void)state;
+    ph_test_begin();
+    assert_non_null(pt);
+    assert_non_null(ct);
+    randombytes_buf(key, sizeof key);
+    randombytes_buf(pt, chunk);
+    t0 = now_s();
+    crypto_secretstream_xchacha20poly1305_init_push(&st, header, key);
+    for (size_t at = 0; at < size; at += chunk)
+        crypto_secretstream_xchacha20poly1305_push(&st, ct, NULL, pt, chunk, NULL, 0, 0);
+    raw = now_s() - t0;
+    ch_init_user(server, alice, "alice3");
+    ch_init_user(server, bob, "bob3");
+    make_file(file, size, want);
+    /* A first message so both sides' sessions and KT lookups are done before timing. */
+    ch_send(alice, "bob3", "warm-up");
+    free(ch_recv_json(bob));
+    t0 = now_s();
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", alice, "send", "bob3", "--file", file));
+    up = now_s() - t0;
+    CH_ASSERT_STATUS(&r, 0);
+    ch_result_free(&r);
+    t0 = now_s();
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", bob, "recv", "--save-dir", save));
+    down = now_s() - t0;
+    CH_ASSERT_STATUS(&r, 0);
+    ch_result_free(&r);
+    assert_int_equal(dir_files(save, NULL, saved, sizeof saved), 1);
+    file_sha256(saved, got);
+    assert_string_equal(got, want);
+    fprintf(stderr,
+            "attach-bench: 64 MiB: raw secretstream %.0f MiB/s; send --file %.2f s (%.0f MiB/s, "
+            "encrypt + upload + message); recv %.2f s (%.0f MiB/s, download + decrypt + check)\n",
+            64 / raw, up, 64 / up, down, 64 / down);
+    unlink(file);
+    unlink(saved);
+    free(pt);
+    free(ct);
+    free(alice);
+    free(bob);
+    free(file);
+    free(save);
+    ph_test_end();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_100_mib_round_trip_interrupted_and_resumed, test_teardown),
         cmocka_unit_test_teardown(test_tampered_blob_is_refused, test_teardown),
+        cmocka_unit_test_teardown(test_throughput_against_raw_secretstream, test_teardown),
     };
 
     if (sodium_init() < 0)
