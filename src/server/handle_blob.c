@@ -29,6 +29,11 @@
 
 #define ST(x) PARLEY__STATUS_CODE__STATUS_##x
 #define MIB (1024ull * 1024ull)
+/* BlobGet buffers in flight, all connections together: each get reserves its `max` until it
+ * is answered, so pipelined gets cannot make the server hold unbounded memory (64 gets of
+ * 256 KiB per connection times every connection). Past it a get is answered RATE_LIMITED. */
+#define READ_BUDGET (64ull * MIB)
+#define READ_RETRY_MS 50u
 /* Blobs deleted per sweep job; the next tick takes the rest. */
 #define SWEEP_MAX 256u
 
@@ -41,6 +46,7 @@ typedef struct blob_rq {
     uint8_t *data;      /* BlobGet: bytes read */
     size_t data_len;
     uint64_t offset;
+    uint64_t reserved; /* BlobGet: bytes of the read budget held until answered */
 } blob_rq;
 
 static void fail_store(blob_rq *b, int r, const char *what)
@@ -229,6 +235,7 @@ static void blob_done(pl_job *job)
     int body_case = (int)b->rq.frame->request->body_case;
     void *body = &status;
     uint8_t *bytes = b->data;
+    pl_server *srv = b->rq.conn->srv;
 
     switch (body_case) {
     case PARLEY__REQUEST__BODY_BLOB_CREATE:
@@ -251,18 +258,25 @@ static void blob_done(pl_job *job)
         status_body(&status, &b->blob);
         break;
     }
+    srv->blob_read_bytes -= b->reserved;
     pl_response_ok(&resp, &st, b->rq.id, body_case, body);
     pl_request_finish(&b->rq, b->rq.status == ST(OK) && !job->commit_failed ? &resp : NULL);
     free(bytes); /* after the answer is encoded; b itself is gone with pl_request_finish */
 }
 
 static void submit(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, size_t frame_bytes,
-                   void (*run)(pl_job *, pl_store *))
+                   void (*run)(pl_job *, pl_store *), uint64_t reserve)
 {
-    blob_rq *b = (blob_rq *)pl_request_new(sizeof *b, c, slot, f, frame_bytes, run, blob_done);
+    blob_rq *b;
 
-    if (!b)
+    if (c->srv->blob_read_bytes + reserve > READ_BUDGET) {
+        pl_refuse(c, slot, f, ST(RATE_LIMITED), "too many blob reads in flight", READ_RETRY_MS);
         return;
+    }
+    if (!(b = (blob_rq *)pl_request_new(sizeof *b, c, slot, f, frame_bytes, run, blob_done)))
+        return;
+    b->reserved = reserve;
+    c->srv->blob_read_bytes += reserve;
     b->cfg = &c->srv->cfg;
     memcpy(b->username, c->username, sizeof b->username);
     b->device_id = c->device_id;
@@ -276,32 +290,32 @@ void pl_handle_blob_create(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, s
                   0);
         return;
     }
-    submit(c, slot, f, frame_bytes, create_run);
+    submit(c, slot, f, frame_bytes, create_run, 0);
 }
 
 void pl_handle_blob_put(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, size_t frame_bytes)
 {
-    submit(c, slot, f, frame_bytes, put_run);
+    submit(c, slot, f, frame_bytes, put_run, 0);
 }
 
 void pl_handle_blob_status(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, size_t frame_bytes)
 {
-    submit(c, slot, f, frame_bytes, status_run);
+    submit(c, slot, f, frame_bytes, status_run, 0);
 }
 
 void pl_handle_blob_complete(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, size_t frame_bytes)
 {
-    submit(c, slot, f, frame_bytes, complete_run);
+    submit(c, slot, f, frame_bytes, complete_run, 0);
 }
 
 void pl_handle_blob_get(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, size_t frame_bytes)
 {
-    submit(c, slot, f, frame_bytes, get_run);
+    submit(c, slot, f, frame_bytes, get_run, f->request->blob_get->max);
 }
 
 void pl_handle_blob_fetched(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, size_t frame_bytes)
 {
-    submit(c, slot, f, frame_bytes, fetched_run);
+    submit(c, slot, f, frame_bytes, fetched_run, 0);
 }
 
 /* ---- The expiry sweep ------------------------------------------------------------------- */

@@ -62,8 +62,9 @@ struct pl_server {
     uv_timer_t expire_timer; /* retention sweeps */
     uv_timer_t blob_timer;   /* blob expiry sweeps, every [blobs] expire_interval */
     int blob_sweep_running;
-    pl_kt_log *kt;       /* the key-transparency log; its state is the worker's */
-    uv_timer_t kt_timer; /* the sequencer, every [kt] batch_interval */
+    uint64_t blob_read_bytes; /* BlobGet bytes reserved by requests in flight (handle_blob.c) */
+    pl_kt_log *kt;            /* the key-transparency log; its state is the worker's */
+    uv_timer_t kt_timer;      /* the sequencer, every [kt] batch_interval */
     int kt_step_running;
     uv_signal_t sig_hup, sig_term, sig_int;
     struct pl_admin_http *admin;
