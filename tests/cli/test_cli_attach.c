@@ -314,6 +314,58 @@ static void test_tampered_blob_is_refused(void **state)
     ph_test_end();
 }
 
+/* A server with small limits: a file over its size limit, then over the account's quota, is
+ * refused with the server's reason, and nothing is sent. */
+static void test_size_limit_and_quota_refusals(void **state)
+{
+    char *alice = strdup(ch_home("alice4")), *bob = strdup(ch_home("bob4"));
+    char *big = strdup(ch_path("big.bin")), *small = strdup(ch_path("small.bin"));
+    char hex[65];
+    ph_server *own =
+        ph_start((const char *const[]){"blobs.max_size_mib=1", "blobs.quota_mib=2", NULL});
+    ch_result r;
+    char *out;
+
+    (void)state;
+    ph_test_begin();
+    ch_init_user(own, alice, "alice4");
+    ch_init_user(own, bob, "bob4");
+    make_file(big, MIB + 1, hex);
+    make_file(small, 900 * 1024, hex);
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", alice, "send", "bob4", "--file", big));
+    assert_int_not_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "max_size_mib"));
+    ch_result_free(&r);
+    /* Two fit the 2 MiB quota; the third does not (nothing was fetched yet). */
+    for (int i = 0; i < 3; i++) {
+        char caption[16];
+
+        snprintf(caption, sizeof caption, "copy-%d", i);
+        utimensat(AT_FDCWD, small, (const struct timespec[]){{0, UTIME_NOW}, {i + 1, 0}}, 0);
+        ch_run(&r, NULL, NULL, CH_ARGS("--home", alice, "send", "bob4", "--file", small, caption));
+        if (i < 2) {
+            CH_ASSERT_STATUS(&r, 0);
+        } else {
+            assert_int_not_equal(r.status, 0);
+            assert_non_null(strstr(r.err, "quota"));
+        }
+        ch_result_free(&r);
+    }
+    out = ch_recv_json(bob);
+    assert_non_null(strstr(out, "copy-1"));
+    assert_null(strstr(out, "copy-2"));
+    free(out);
+    ph_stop(own);
+    ph_free(own);
+    unlink(big);
+    unlink(small);
+    free(alice);
+    free(bob);
+    free(big);
+    free(small);
+    ph_test_end();
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -389,6 +441,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_100_mib_round_trip_interrupted_and_resumed, test_teardown),
         cmocka_unit_test_teardown(test_tampered_blob_is_refused, test_teardown),
+        cmocka_unit_test_teardown(test_size_limit_and_quota_refusals, test_teardown),
         cmocka_unit_test_teardown(test_throughput_against_raw_secretstream, test_teardown),
     };
 
