@@ -3,7 +3,8 @@
  * client encrypted for us, on hostile bytes (a peer is as hostile as the network).
  *
  * Invariants: no crash; on success the id is 16 bytes, the text and sent_to within their
- * bounds, and packing the known fields again and parsing that gives the same fields.
+ * bounds, an attachment (Content field 200, PROTOCOL.md §27) passed its check, and packing
+ * the known fields again and parsing that gives the same fields.
  */
 #include <string.h>
 
@@ -14,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     Parley__Content *c = NULL, *again = NULL;
     uint8_t *buf;
-    size_t len, unknown;
+    size_t len, unknown, att_unknown = 0;
 
     if (cl_content_parse(data, size, &c) != 0) {
         FZ_CHECK(c == NULL);
@@ -23,10 +24,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(c->message_id.len == 16);
     FZ_CHECK(strlen(c->text) <= PL_MAX_PLAINTEXT_BYTES);
     FZ_CHECK(strlen(c->sent_to) <= CL_USERNAME_MAX);
+    FZ_CHECK(!c->attachment || (c->attachment->key.len == 32 && c->attachment->blob_id.len == 16 &&
+                                !strchr(c->attachment->name, '/')));
     /* protobuf-c keeps unknown fields and may write back a truncated one it accepted; only
      * the known fields are compared. */
     unknown = c->base.n_unknown_fields;
     c->base.n_unknown_fields = 0;
+    if (c->attachment) { /* the same for the attachment's own unknown fields */
+        att_unknown = c->attachment->base.n_unknown_fields;
+        c->attachment->base.n_unknown_fields = 0;
+    }
     len = parley__content__get_packed_size(c);
     if ((buf = malloc(len ? len : 1))) {
         parley__content__pack(c, buf);
@@ -36,11 +43,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FZ_CHECK(strcmp(again->text, c->text) == 0);
             FZ_CHECK(strcmp(again->sent_to, c->sent_to) == 0);
             FZ_CHECK(again->sent_at_ms == c->sent_at_ms);
+            FZ_CHECK(!again->attachment == !c->attachment);
+            if (c->attachment) {
+                FZ_CHECK(again->attachment->size == c->attachment->size);
+                FZ_CHECK(strcmp(again->attachment->name, c->attachment->name) == 0);
+                FZ_CHECK(memcmp(again->attachment->key.data, c->attachment->key.data, 32) == 0);
+            }
             parley__content__free_unpacked(again, NULL);
         }
         free(buf);
     }
     c->base.n_unknown_fields = unknown; /* so that they are freed */
+    if (c->attachment)
+        c->attachment->base.n_unknown_fields = att_unknown;
     parley__content__free_unpacked(c, NULL);
     return 0;
 }

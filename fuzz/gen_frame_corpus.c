@@ -86,6 +86,12 @@ int main(int argc, char **argv)
     Parley__GroupSend gsend = PARLEY__GROUP_SEND__INIT;
     uint32_t gs_counts[3] = {1, 3, 2};
     uint32_t gs_ids[6] = {2, 1, 2, 7, 1, 300};
+    Parley__BlobCreate bcr = PARLEY__BLOB_CREATE__INIT;
+    Parley__BlobPut bput = PARLEY__BLOB_PUT__INIT;
+    Parley__BlobStatusGet bst = PARLEY__BLOB_STATUS_GET__INIT;
+    Parley__BlobComplete bco = PARLEY__BLOB_COMPLETE__INIT;
+    Parley__BlobGet bget = PARLEY__BLOB_GET__INIT;
+    Parley__BlobFetched bfe = PARLEY__BLOB_FETCHED__INIT;
     static const struct {
         const char *name;
         Parley__Request__BodyCase kind;
@@ -112,6 +118,12 @@ int main(int argc, char **argv)
         {"genuine-kt-cosign", PARLEY__REQUEST__BODY_KT_COSIGN},
         {"genuine-kt-watch", PARLEY__REQUEST__BODY_KT_WATCH},
         {"genuine-group-send", PARLEY__REQUEST__BODY_GROUP_SEND},
+        {"genuine-blob-create", PARLEY__REQUEST__BODY_BLOB_CREATE},
+        {"genuine-blob-put", PARLEY__REQUEST__BODY_BLOB_PUT},
+        {"genuine-blob-status", PARLEY__REQUEST__BODY_BLOB_STATUS},
+        {"genuine-blob-complete", PARLEY__REQUEST__BODY_BLOB_COMPLETE},
+        {"genuine-blob-get", PARLEY__REQUEST__BODY_BLOB_GET},
+        {"genuine-blob-fetched", PARLEY__REQUEST__BODY_BLOB_FETCHED},
     };
 
     if (argc != 2) {
@@ -173,6 +185,14 @@ int main(int argc, char **argv)
     gsend.n_device_ids = 6;
     gsend.device_ids = gs_ids;
     gsend.identity_keys = bin(6 * PL_PUBKEY_BYTES);
+    bcr.size = 1000;
+    bcr.expected_fetches = 2;
+    bput.blob_id = bst.blob_id = bco.blob_id = bget.blob_id = bfe.blob_id =
+        bin(PL_WIRE_BLOB_ID_BYTES);
+    bput.offset = 200;
+    bput.data = bin(300);
+    bget.offset = 64;
+    bget.max = 4096;
     req.register_account = &reg;
 
     /* The rhythm byte: chunks of 4 and 98 bytes, so every seed crosses chunk edges. */
@@ -254,6 +274,24 @@ int main(int argc, char **argv)
             break;
         case PARLEY__REQUEST__BODY_GROUP_SEND:
             req.group_send = &gsend;
+            break;
+        case PARLEY__REQUEST__BODY_BLOB_CREATE:
+            req.blob_create = &bcr;
+            break;
+        case PARLEY__REQUEST__BODY_BLOB_PUT:
+            req.blob_put = &bput;
+            break;
+        case PARLEY__REQUEST__BODY_BLOB_STATUS:
+            req.blob_status = &bst;
+            break;
+        case PARLEY__REQUEST__BODY_BLOB_COMPLETE:
+            req.blob_complete = &bco;
+            break;
+        case PARLEY__REQUEST__BODY_BLOB_GET:
+            req.blob_get = &bget;
+            break;
+        case PARLEY__REQUEST__BODY_BLOB_FETCHED:
+            req.blob_fetched = &bfe;
             break;
         default:
             req.prekey_status = &pks;

@@ -136,6 +136,15 @@ void cli_print_message(const cli_ctx *ctx, const pl_client_message *m);
 /* pl_client_message_cb that calls cli_print_message (ctx is the cli_ctx). */
 int cli_message_cb(void *ctx, const pl_client_message *m);
 
+/* ---- Attachments (cli_attach.c) ------------------------------------------------------------ */
+
+/* parley send USER --file PATH [CAPTION...]: sends, prints the result; returns an exit code. */
+int cli_send_file(cli_ctx *ctx, pl_client *c, const char *to, const char *path,
+                  const char *caption);
+/* parley recv: saves the received files into save_dir (NULL: HOME/downloads), printing one
+ * line (or {"id","file":{"path","name","size","sha256"}}) per file; returns an exit code. */
+int cli_fetch_files(cli_ctx *ctx, pl_client *c, const char *save_dir);
+
 /* ---- QR codes (qr.c) ------------------------------------------------------------------------ */
 
 /* Prints text as a QR code with half-block characters and a quiet zone. Returns 0, or -1 if

@@ -9,6 +9,7 @@
 #include "cli.h"
 
 #define OPT_WAIT 'w'
+#define OPT_SAVE_DIR 'd'
 #define MAX_WAIT_SECONDS 86400u
 
 int cmd_recv(cli_ctx *ctx, int argc, char **argv)
@@ -16,14 +17,18 @@ int cmd_recv(cli_ctx *ctx, int argc, char **argv)
     static const struct option options[] = {
         CLI_GLOBAL_OPTIONS,
         {"wait", required_argument, NULL, OPT_WAIT},
+        {"save-dir", required_argument, NULL, OPT_SAVE_DIR},
         {NULL, 0, NULL, 0},
     };
     pl_client *c = NULL;
     unsigned long long wait_s = 0;
+    const char *save_dir = NULL;
     int opt, code, r = CLI_EXIT_USAGE;
 
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (opt == OPT_WAIT) {
+        if (opt == OPT_SAVE_DIR) {
+            save_dir = optarg;
+        } else if (opt == OPT_WAIT) {
             if (cli_parse_uint(optarg, MAX_WAIT_SECONDS, &wait_s) != 0) {
                 r = cli_usage_error("recv", "--wait takes a number of seconds (at most 86400)");
                 goto out;
@@ -43,7 +48,7 @@ int cmd_recv(cli_ctx *ctx, int argc, char **argv)
         r = cli_fail("recv", code, c, NULL);
         goto out;
     }
-    r = CLI_EXIT_OK;
+    r = cli_fetch_files(ctx, c, save_dir); /* attachments of what just arrived (and before) */
 out:
     pl_client_close(c);
     return r;

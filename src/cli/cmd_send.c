@@ -1,7 +1,8 @@
 /*
  * cmd_send.c: `parley send USER TEXT...` or `parley send USER -` (standard input, at most
  * CLI_MAX_STDIN_TEXT bytes): encrypts to every device of USER and our other devices; exits
- * 0 once the server has acknowledged (pl_client_send).
+ * 0 once the server has acknowledged (pl_client_send). `parley send USER --file PATH
+ * [CAPTION...]` sends a file (cli_attach.c).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -70,19 +71,52 @@ static char *join_words(int argc, char **argv, int first, size_t *len)
     return s;
 }
 
+#define OPT_FILE 'f'
+
 int cmd_send(cli_ctx *ctx, int argc, char **argv)
 {
+    static const struct option options[] = {
+        CLI_GLOBAL_OPTIONS,
+        {"file", required_argument, NULL, OPT_FILE},
+        {NULL, 0, NULL, 0},
+    };
     pl_client *c = NULL;
-    const char *to;
+    const char *to, *file = NULL;
     char *text = NULL;
     size_t text_len = 0;
     char id[33];
     char what[64];
-    int code, r = CLI_EXIT_USAGE;
+    int opt, code, r = CLI_EXIT_USAGE;
 
-    if (cli_parse_plain(ctx, "send", argc, argv, 2, -1, &r) != 0)
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        int handled;
+
+        if (opt == OPT_FILE) {
+            file = optarg;
+            continue;
+        }
+        if ((handled = cli_global_option(ctx, "send", opt, optarg, &r)) < 0)
+            goto out;
+        if (handled == 0) {
+            r = cli_usage_error("send", "unknown option");
+            goto out;
+        }
+    }
+    if (argc - optind < (file ? 1 : 2)) {
+        r = cli_usage_error("send", "missing argument");
         goto out;
+    }
     to = argv[optind];
+    if (file) { /* --file PATH [CAPTION...] */
+        if (!(text = join_words(argc, argv, optind + 1, &text_len))) {
+            fputs("parley: send: out of memory\n", stderr);
+            r = CLI_EXIT_FAIL;
+            goto out;
+        }
+        if ((r = cli_open(ctx, "send", 0, 0, &c)) == CLI_EXIT_OK)
+            r = cli_send_file(ctx, c, to, file, text);
+        goto out;
+    }
     if (argc - optind == 2 && strcmp(argv[optind + 1], "-") == 0) {
         if ((r = read_stdin(&text, &text_len)) != CLI_EXIT_OK)
             goto out;

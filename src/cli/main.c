@@ -54,17 +54,24 @@ static const cli_command commands[] = {
     {"send", cmd_send, "send a message",
      "usage: parley send USER TEXT...\n"
      "       parley send USER -\n"
+     "       parley send USER --file PATH [CAPTION...]\n"
      "\n"
      "Encrypts the words of TEXT (joined by spaces), or standard input when TEXT is '-' (at\n"
      "most 96 KiB, one trailing newline dropped), to every device of USER and to this\n"
-     "account's other devices. Exits 0 once the server has acknowledged it.\n"},
+     "account's other devices. Exits 0 once the server has acknowledged it.\n"
+     "With --file, encrypts the file (at most 2 GiB) under a fresh key, uploads it (an\n"
+     "interrupted upload of the same file resumes when run again; a progress bar on a\n"
+     "terminal) and sends its name, size, hash and key; CAPTION, if given, is the text.\n"},
     {"recv", cmd_recv, "receive pending messages",
-     "usage: parley recv [--wait SECONDS]\n"
+     "usage: parley recv [--wait SECONDS] [--save-dir DIR]\n"
      "\n"
-     "Connects, prints every pending message and exits.\n"
+     "Connects, prints every pending message, saves received files and exits.\n"
      "  --wait SECONDS   if nothing is pending, wait this long for a first message (default 0)\n"
+     "  --save-dir DIR   where files are saved (default HOME/downloads); each is checked\n"
+     "                   against its hash first and never replaces an existing file\n"
      "With --json each message is one line: {\"id\",\"from\",\"device\",\"sent_at\",\"text\",\n"
-     "\"peer\",\"outgoing\",\"received_at\",\"notice\"}, times in RFC 3339 UTC.\n"},
+     "\"peer\",\"outgoing\",\"received_at\",\"notice\"}, times in RFC 3339 UTC; each saved file\n"
+     "one more: {\"id\",\"file\":{\"path\",\"name\",\"size\",\"sha256\"}}.\n"},
     {"listen", cmd_listen, "stay connected and print messages as they arrive",
      "usage: parley listen\n"
      "\n"

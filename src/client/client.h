@@ -180,6 +180,46 @@ int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_messag
 int pl_client_history(pl_client *c, const char *user, size_t limit, pl_client_message_cb cb,
                       void *ctx);
 
+/* ---- Attachments (client_attach.c, PROTOCOL.md §27) ----------------------------------------- */
+
+/* Progress of an upload or download: bytes of the blob done so far, of total. */
+typedef void (*pl_client_progress_cb)(void *ctx, uint64_t done, uint64_t total);
+
+/*
+ * parley send USER --file PATH: encrypts the file (at most 2 GiB) under a fresh key, uploads
+ * it as a blob (resuming an interrupted upload of the same file: same path, size and
+ * modification time) and sends a message carrying its descriptor; its text is caption, or the
+ * file's name when caption is NULL or empty. media_type may be NULL. progress may be NULL.
+ * E_USAGE (not a readable regular file, too large), the errors of pl_client_send, E_NOT_FOUND
+ * (the server dropped the blob: run again to start over).
+ */
+int pl_client_send_file(pl_client *c, const char *to, const char *path, const char *media_type,
+                        const char *caption, pl_client_progress_cb progress, void *pctx,
+                        char id_out[33]);
+
+typedef struct pl_client_file {
+    char message_id[33]; /* hex id of the message that carried it */
+    const char *path;    /* where it was saved */
+    const char *name;    /* the name its sender gave (a plain file name) */
+    const char *media_type;
+    uint64_t size;
+    char sha256[65]; /* hex, checked */
+} pl_client_file;
+
+/* Called once per saved file; return non-zero to stop. Pointers valid during the call. */
+typedef int (*pl_client_file_cb)(void *ctx, const pl_client_file *f);
+
+/*
+ * parley recv: downloads every attachment received so far and not yet saved (resuming
+ * interrupted downloads) into save_dir (NULL: HOME/downloads), each verified (secretstream
+ * tags, final tag, size, SHA-256) before it appears there under its name (or "name (N)";
+ * never replacing a file). A file that fails its check is discarded and reported
+ * (E_PROTOCOL); one the server no longer holds is reported (E_NOT_FOUND) and forgotten. Goes
+ * on after a failure and returns the last error, or PL_CLIENT_OK.
+ */
+int pl_client_fetch_files(pl_client *c, const char *save_dir, pl_client_progress_cb progress,
+                          void *pctx, pl_client_file_cb cb, void *ctx);
+
 /* ---- Contacts and verification ------------------------------------------------------------- */
 
 typedef struct pl_client_contact {

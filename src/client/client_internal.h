@@ -55,6 +55,10 @@ struct pl_client {
     int authenticated;
     int backlog_done; /* QueueEmpty arrived on this connection: the mailbox was pushed */
 
+    /* pl_client_send_file -> pl_client_send: the attachment the next Content carries
+     * (client_attach.c; NULL otherwise). Borrowed. */
+    const struct Parley__Attachment *attach_next;
+
     /* parley link, between start and wait. */
     struct {
         int active;
@@ -143,9 +147,15 @@ int cl_notice(pl_client *c, const char *user, const char *text);
 /* ---- Parsers of what other clients send (each has a fuzz target) ---- */
 
 /* Unpacks and checks a decrypted Content: a 16-byte id, text within the plaintext bound
- * (it need not be valid UTF-8: it is printed escaped), sent_to empty or username-sized.
+ * (it need not be valid UTF-8: it is printed escaped), sent_to empty or username-sized, an
+ * attachment (if any) that passes cl_attachment_check (client_attach.h).
  * Returns 0 and *out (free with parley__content__free_unpacked), or -1. */
 int cl_content_parse(const uint8_t *p, size_t len, Parley__Content **out);
+
+/* Attachments (client_attach.c). Inside the transaction that stores an incoming message:
+ * records its attachment (already checked) for pl_client_fetch_files. Returns a cstore code. */
+int cl_attach_record_incoming(pl_client *c, const uint8_t msg_id[16], const char *from,
+                              const Parley__Attachment *a);
 
 /* Link codes: 10 secret bytes as 16 Crockford base32 characters in groups of 4. decode
  * ignores case, dashes and spaces and reads O as 0, I and L as 1; returns 0 or -1. */

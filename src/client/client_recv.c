@@ -333,6 +333,9 @@ static int handle_envelope(pl_client *c, recv_state *rs, const Parley__Envelope 
         fresh = cl_store_message(c, &m);
         r = fresh < 0 ? PL_CSTORE_E_IO : PL_CSTORE_OK;
     }
+    /* An incoming file is fetched later (pl_client_fetch_files); recorded with its message. */
+    if (r == PL_CSTORE_OK && fresh && content->attachment && m.kind == PL_CSTORE_MSG_IN)
+        r = cl_attach_record_incoming(c, m.id, env->sender, content->attachment);
     if (r == PL_CSTORE_OK)
         r = pl_cstore_commit(c->store);
     if (r != PL_CSTORE_OK) {

@@ -165,7 +165,8 @@ static int add_targets(pl_client *c, send_state *st, const char *user, const cl_
 
 /* Encodes a Content padded to a multiple of PAD_TO bytes into *out (malloc'd). */
 static int encode_content(const uint8_t id[16], uint64_t sent_at, const char *text, size_t len,
-                          const char *sent_to, uint8_t **out, size_t *out_len)
+                          const char *sent_to, const Parley__Attachment *attachment, uint8_t **out,
+                          size_t *out_len)
 {
     static const uint8_t zeros[PAD_TO + 8];
     Parley__Content ct = PARLEY__CONTENT__INIT;
@@ -182,6 +183,7 @@ static int encode_content(const uint8_t id[16], uint64_t sent_at, const char *te
     ct.sent_at_ms = sent_at;
     ct.text = copy;
     ct.sent_to = (char *)(sent_to ? sent_to : "");
+    ct.attachment = (Parley__Attachment *)attachment; /* pl_client_send_file's, or NULL */
     for (size_t pad = 0; pad < sizeof zeros; pad++) {
         ct.padding.data = (uint8_t *)zeros;
         ct.padding.len = pad;
@@ -203,8 +205,8 @@ static int encrypt_all(pl_client *c, send_state *st, const uint8_t id[16], uint6
     size_t them_len = 0, us_len = 0;
     int r = PL_CLIENT_OK;
 
-    if (encode_content(id, sent_at, text, len, NULL, &for_them, &them_len) != 0 ||
-        encode_content(id, sent_at, text, len, st->to, &for_us, &us_len) != 0) {
+    if (encode_content(id, sent_at, text, len, NULL, c->attach_next, &for_them, &them_len) != 0 ||
+        encode_content(id, sent_at, text, len, st->to, c->attach_next, &for_us, &us_len) != 0) {
         r = cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
         goto out;
     }

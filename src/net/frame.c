@@ -550,6 +550,66 @@ static int check_link_key(pl_frame_diag *d, ProtobufCBinaryData rendezvous, uint
     return PL_FRAME_OK;
 }
 
+static int check_blob_id(pl_frame_diag *d, ProtobufCBinaryData id, const char *missing,
+                         const char *size)
+{
+    return check_exact(d, id, PL_WIRE_BLOB_ID_BYTES, missing, size);
+}
+
+/* A byte count of 1..PL_WIRE_BLOB_MAX_CHUNK. */
+static int check_chunk(pl_frame_diag *d, size_t n, const char *missing, const char *size)
+{
+    if (n == 0)
+        return fail(d, PL_FRAME_E_MISSING, missing);
+    if (n > PL_WIRE_BLOB_MAX_CHUNK)
+        return fail(d, PL_FRAME_E_FIELD_SIZE, size);
+    return PL_FRAME_OK;
+}
+
+static int check_blob_request(pl_frame_diag *d, const Parley__Request *q)
+{
+    switch (q->body_case) {
+    case PARLEY__REQUEST__BODY_BLOB_CREATE:
+        NEED(d, q->blob_create, "blob_create: missing");
+        if (q->blob_create->size == 0)
+            return fail(d, PL_FRAME_E_MISSING, "blob_create.size: must be non-zero");
+        if (q->blob_create->size > PL_WIRE_BLOB_MAX_SIZE)
+            return fail(d, PL_FRAME_E_INVALID, "blob_create.size: more than 4 GiB");
+        return check_count(d, q->blob_create->expected_fetches, 1, PL_WIRE_BLOB_MAX_FETCHES,
+                           "blob_create.expected_fetches: must be at least 1",
+                           "blob_create.expected_fetches: more than 10000");
+    case PARLEY__REQUEST__BODY_BLOB_PUT:
+        NEED(d, q->blob_put, "blob_put: missing");
+        TRY(check_blob_id(d, q->blob_put->blob_id, "blob_put.blob_id: missing",
+                          "blob_put.blob_id: must be 16 bytes"));
+        TRY(check_chunk(d, q->blob_put->data.len, "blob_put.data: empty",
+                        "blob_put.data: more than 262144 bytes"));
+        if (q->blob_put->offset > PL_WIRE_BLOB_MAX_SIZE)
+            return fail(d, PL_FRAME_E_INVALID, "blob_put.offset: beyond any blob");
+        return PL_FRAME_OK;
+    case PARLEY__REQUEST__BODY_BLOB_STATUS:
+        NEED(d, q->blob_status, "blob_status: missing");
+        return check_blob_id(d, q->blob_status->blob_id, "blob_status.blob_id: missing",
+                             "blob_status.blob_id: must be 16 bytes");
+    case PARLEY__REQUEST__BODY_BLOB_COMPLETE:
+        NEED(d, q->blob_complete, "blob_complete: missing");
+        return check_blob_id(d, q->blob_complete->blob_id, "blob_complete.blob_id: missing",
+                             "blob_complete.blob_id: must be 16 bytes");
+    case PARLEY__REQUEST__BODY_BLOB_GET:
+        NEED(d, q->blob_get, "blob_get: missing");
+        TRY(check_blob_id(d, q->blob_get->blob_id, "blob_get.blob_id: missing",
+                          "blob_get.blob_id: must be 16 bytes"));
+        return check_chunk(d, q->blob_get->max, "blob_get.max: must be at least 1",
+                           "blob_get.max: more than 262144");
+    case PARLEY__REQUEST__BODY_BLOB_FETCHED:
+        NEED(d, q->blob_fetched, "blob_fetched: missing");
+        return check_blob_id(d, q->blob_fetched->blob_id, "blob_fetched.blob_id: missing",
+                             "blob_fetched.blob_id: must be 16 bytes");
+    default:
+        return fail(d, PL_FRAME_E_UNKNOWN_REQUEST, "request: body of an unknown type");
+    }
+}
+
 static int check_request_body(pl_frame_diag *d, const Parley__Request *q)
 {
     switch (q->body_case) {
@@ -680,6 +740,13 @@ static int check_request_body(pl_frame_diag *d, const Parley__Request *q)
         return check_link_key(
             d, q->link_get->rendezvous, q->link_get->slot, "link_get.rendezvous: missing",
             "link_get.rendezvous: must be 16 bytes", "link_get.slot: must be 0 or 1");
+    case PARLEY__REQUEST__BODY_BLOB_CREATE:
+    case PARLEY__REQUEST__BODY_BLOB_PUT:
+    case PARLEY__REQUEST__BODY_BLOB_STATUS:
+    case PARLEY__REQUEST__BODY_BLOB_COMPLETE:
+    case PARLEY__REQUEST__BODY_BLOB_GET:
+    case PARLEY__REQUEST__BODY_BLOB_FETCHED:
+        return check_blob_request(d, q);
     case PARLEY__REQUEST__BODY__NOT_SET:
     default:
         /* A body field this schema does not know is kept as an unknown field. */
@@ -858,6 +925,32 @@ static int check_response(pl_frame_diag *d, const Parley__Response *r)
         NEED(d, r->link_get, "response.link_get: missing");
         return check_link_blob(d, r->link_get->blob, "response.link_get.blob: missing",
                                "response.link_get.blob: more than 4096 bytes");
+    case PARLEY__RESPONSE__BODY_BLOB_CREATE:
+        NEED(d, r->blob_create, "response.blob_create: missing");
+        return check_blob_id(d, r->blob_create->blob_id, "response.blob_create.blob_id: missing",
+                             "response.blob_create.blob_id: must be 16 bytes");
+    case PARLEY__RESPONSE__BODY_BLOB_PUT:
+    case PARLEY__RESPONSE__BODY_BLOB_STATUS:
+    case PARLEY__RESPONSE__BODY_BLOB_COMPLETE: {
+        const Parley__BlobStatus *b = r->body_case == PARLEY__RESPONSE__BODY_BLOB_PUT ? r->blob_put
+                                      : r->body_case == PARLEY__RESPONSE__BODY_BLOB_STATUS
+                                          ? r->blob_status
+                                          : r->blob_complete;
+
+        NEED(d, b, "response.blob_status: missing");
+        if (b->size == 0 || b->size > PL_WIRE_BLOB_MAX_SIZE || b->received > b->size ||
+            (b->complete && b->received != b->size))
+            return fail(d, PL_FRAME_E_INVALID, "response.blob_status: inconsistent sizes");
+        return PL_FRAME_OK;
+    }
+    case PARLEY__RESPONSE__BODY_BLOB_GET:
+        NEED(d, r->blob_get, "response.blob_get: missing");
+        TRY(check_chunk(d, r->blob_get->data.len, "response.blob_get.data: empty",
+                        "response.blob_get.data: more than 262144 bytes"));
+        if (r->blob_get->size > PL_WIRE_BLOB_MAX_SIZE || r->blob_get->offset > r->blob_get->size ||
+            r->blob_get->data.len > r->blob_get->size - r->blob_get->offset)
+            return fail(d, PL_FRAME_E_INVALID, "response.blob_get: data beyond the blob's size");
+        return PL_FRAME_OK;
     case PARLEY__RESPONSE__BODY__NOT_SET:
         if (r->base.n_unknown_fields != 0)
             return fail(d, PL_FRAME_E_UNKNOWN_REQUEST, "response: body of an unknown type");

@@ -57,6 +57,12 @@
 #define PL_WIRE_KT_MAX_ENTRY_LEAVES 1024u
 #define PL_WIRE_KT_MAX_AUDIT_LEAVES 1024u
 #define PL_WIRE_KT_LEAF_BYTES 64u /* vrf_out || commitment */
+/* Attachments (§27). */
+#define PL_WIRE_BLOB_ID_BYTES 16u
+#define PL_WIRE_BLOB_MAX_CHUNK (256u * 1024u) /* BlobPut.data, BlobGet.max, BlobData.data */
+#define PL_WIRE_BLOB_MAX_FETCHES 10000u       /* BlobCreate.expected_fetches */
+/* The largest blob any server accepts ([blobs] max_size is at most this): 4 GiB. */
+#define PL_WIRE_BLOB_MAX_SIZE (4ull * 1024u * 1024u * 1024u)
 /* One note signature line: em dash, space, name, space, base64 of 76 bytes, newline. */
 #define PL_WIRE_KT_MAX_COSIGNATURE_BYTES (3u + 1u + PL_NOTE_NAME_MAX_BYTES + 1u + 104u + 1u)
 

@@ -92,6 +92,11 @@ static const struct key keys[] = {
     {"mailbox", "expire_interval", K_MS, F(mailbox.expire_interval_ms), 1 * SEC, 1 * HOUR},
     {"limits", "max_group_recipient_devices", K_U32, F(limits.max_group_recipient_devices), 1,
      PL_WIRE_MAX_GROUP_RECIPIENT_DEVICES},
+    {"blobs", "max_size_mib", K_U32, F(blobs.max_size_mib), 1, 4096},
+    {"blobs", "quota_mib", K_U32, F(blobs.quota_mib), 1, 1024u * 1024u},
+    {"blobs", "max_per_account", K_U32, F(blobs.max_per_account), 1, 1000000},
+    {"blobs", "expiry", K_MS, F(blobs.expiry_ms), 1 * MIN, 365 * DAY},
+    {"blobs", "expire_interval", K_MS, F(blobs.expire_interval_ms), 1 * SEC, 1 * HOUR},
     {"kt", "name", K_KT_NAME, F(kt.name), 0, 0},
     {"kt", "witnesses", K_WITNESS, F(kt.n_witnesses), 0, 0},
     {"kt", "quorum", K_QUORUM, F(kt.quorum), 0, PL_CONFIG_KT_MAX_WITNESSES},
@@ -104,7 +109,7 @@ static const struct key keys[] = {
 #define NKEYS (sizeof keys / sizeof keys[0])
 
 static const char *const sections[] = {"server",  "tls",     "admin",  "accounts",
-                                       "prekeys", "mailbox", "limits", "kt"};
+                                       "prekeys", "mailbox", "limits", "blobs", "kt"};
 
 /* ---- errors ------------------------------------------------------------------------- */
 
@@ -641,6 +646,11 @@ void pl_config_defaults(pl_config *cfg)
     cfg->mailbox.commit_max_delay_ms = PL_CONFIG_DEFAULT_COMMIT_MAX_DELAY_MS;
     cfg->mailbox.expire_interval_ms = PL_CONFIG_DEFAULT_EXPIRE_INTERVAL_MS;
     cfg->limits.max_group_recipient_devices = PL_CONFIG_DEFAULT_MAX_GROUP_RECIPIENT_DEVICES;
+    cfg->blobs.max_size_mib = PL_CONFIG_DEFAULT_BLOB_MAX_SIZE_MIB;
+    cfg->blobs.quota_mib = PL_CONFIG_DEFAULT_BLOB_QUOTA_MIB;
+    cfg->blobs.max_per_account = PL_CONFIG_DEFAULT_BLOB_MAX_PER_ACCOUNT;
+    cfg->blobs.expiry_ms = PL_CONFIG_DEFAULT_BLOB_EXPIRY_MS;
+    cfg->blobs.expire_interval_ms = PL_CONFIG_DEFAULT_BLOB_EXPIRE_INTERVAL_MS;
     cfg->server.write_timeout_ms = PL_CONFIG_DEFAULT_WRITE_TIMEOUT_MS;
     copy_str(cfg->kt.name, sizeof cfg->kt.name, PL_CONFIG_DEFAULT_KT_NAME);
     cfg->kt.quorum = PL_CONFIG_KT_QUORUM_ALL;

@@ -71,6 +71,12 @@
 #define PL_CONFIG_DEFAULT_EXPIRE_INTERVAL_MS (60u * 1000u)
 /* GroupSend (PROTOCOL.md §31): room for a group of 1,000 members with 6 devices each. */
 #define PL_CONFIG_DEFAULT_MAX_GROUP_RECIPIENT_DEVICES 6000u
+/* Attachment blobs (PROTOCOL.md §27, docs/SERVER.md). */
+#define PL_CONFIG_DEFAULT_BLOB_MAX_SIZE_MIB 2048u /* 2 GiB of ciphertext per blob */
+#define PL_CONFIG_DEFAULT_BLOB_QUOTA_MIB 4096u    /* per account, all its blobs together */
+#define PL_CONFIG_DEFAULT_BLOB_MAX_PER_ACCOUNT 1000u
+#define PL_CONFIG_DEFAULT_BLOB_EXPIRY_MS (30ull * 24u * 3600u * 1000u)
+#define PL_CONFIG_DEFAULT_BLOB_EXPIRE_INTERVAL_MS (60u * 1000u)
 /* Key transparency (PROTOCOL.md §24, docs/SERVER.md). */
 #define PL_CONFIG_DEFAULT_KT_NAME "localhost"
 #define PL_CONFIG_DEFAULT_KT_BATCH_INTERVAL_MS 1000u
@@ -145,6 +151,12 @@ typedef struct pl_config {
     struct {
         uint32_t max_group_recipient_devices; /* devices addressed by one GroupSend */
     } limits;
+        uint32_t max_size_mib;       /* largest blob, MiB of ciphertext */
+        uint32_t quota_mib;          /* an account's blobs together, until they are deleted */
+        uint32_t max_per_account;    /* blobs an account may hold at once */
+        uint64_t expiry_ms;          /* a blob is deleted this long after creation at the latest */
+        uint64_t expire_interval_ms; /* how often the expiry sweep runs */
+    } blobs;
     struct {
         char name[PL_CONFIG_KT_NAME_MAX + 1]; /* the origin's first part */
         /* Witnesses' cosignature/v1 keys, as written and parsed. `witnesses` may be given on

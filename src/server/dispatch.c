@@ -46,6 +46,12 @@ static const route_entry routes[] = {
     [PARLEY__REQUEST__BODY_KT_COSIGN] = {pl_handle_kt_cosign, 0},
     [PARLEY__REQUEST__BODY_KT_WATCH] = {pl_handle_kt_watch, 0},
     [PARLEY__REQUEST__BODY_GROUP_SEND] = {pl_handle_group_send, 1},
+    [PARLEY__REQUEST__BODY_BLOB_CREATE] = {pl_handle_blob_create, 1},
+    [PARLEY__REQUEST__BODY_BLOB_PUT] = {pl_handle_blob_put, 1},
+    [PARLEY__REQUEST__BODY_BLOB_STATUS] = {pl_handle_blob_status, 1},
+    [PARLEY__REQUEST__BODY_BLOB_COMPLETE] = {pl_handle_blob_complete, 1},
+    [PARLEY__REQUEST__BODY_BLOB_GET] = {pl_handle_blob_get, 1},
+    [PARLEY__REQUEST__BODY_BLOB_FETCHED] = {pl_handle_blob_fetched, 1},
 };
 
 /* ---- Requests through the store worker ----------------------------------------------------- */

@@ -9,6 +9,8 @@
  *   handle_group_send.c GroupSend (one ciphertext fanned out to every addressed device)
  *   handle_mailbox.c   Ack, and pushing a device's mailbox (backlog after auth, resume)
  *   handle_link.c      LinkPut, LinkGet (the device-link rendezvous, in memory, no store)
+ *   handle_blob.c      BlobCreate, BlobPut, BlobStatusGet, BlobComplete, BlobGet, BlobFetched
+ *                      (attachments), and the blob expiry sweep
  *   handle_kt.c        KtConfigGet, KtCheckpointGet, KtLookup, KtAuditGet, KtCosign, KtWatch,
  *                      and the key-transparency sequencer's timer
  *
@@ -112,6 +114,16 @@ void pl_handle_kt_lookup(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
 void pl_handle_kt_audit(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
 void pl_handle_kt_cosign(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
 void pl_handle_kt_watch(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+
+void pl_handle_blob_create(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+void pl_handle_blob_put(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+void pl_handle_blob_status(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+void pl_handle_blob_complete(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+void pl_handle_blob_get(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+void pl_handle_blob_fetched(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+
+/* The blob expiry timer (server.c): one sweep job unless one is in flight (handle_blob.c). */
+void pl_blob_sweep(pl_server *srv);
 
 /* The sequencer's timer (server.c): one step job unless one is in flight (handle_kt.c). */
 void pl_kt_tick(pl_server *srv);

@@ -144,6 +144,11 @@ static void expire_done(pl_job *job)
     free(e);
 }
 
+static void on_blob_timer(uv_timer_t *t)
+{
+    pl_blob_sweep(t->data);
+}
+
 static void on_expire_timer(uv_timer_t *t)
 {
     pl_server *srv = t->data;
@@ -220,6 +225,7 @@ static void drain_step(uv_timer_t *t)
     uv_timer_stop(t);
     close_handle((uv_handle_t *)&srv->sweep_timer);
     close_handle((uv_handle_t *)&srv->expire_timer);
+    close_handle((uv_handle_t *)&srv->blob_timer);
     close_handle((uv_handle_t *)&srv->kt_timer);
     close_handle((uv_handle_t *)&srv->sig_hup);
     close_handle((uv_handle_t *)&srv->sig_term);
@@ -391,12 +397,16 @@ int pl_server_run(const pl_config *cfg, pl_store *store, pl_tls_ctx *tls, pl_kt_
     uv_timer_init(&loop, &srv->sweep_timer);
     uv_timer_init(&loop, &srv->expire_timer);
     uv_timer_init(&loop, &srv->kt_timer);
+    uv_timer_init(&loop, &srv->blob_timer);
     srv->sweep_timer.data = srv->expire_timer.data = srv->kt_timer.data = srv;
+    srv->blob_timer.data = srv;
     /* The first step at once: an empty log gets its first entry and checkpoint. */
     uv_timer_start(&srv->kt_timer, on_kt_timer, 0, cfg->kt.batch_interval_ms);
     uv_timer_start(&srv->sweep_timer, on_sweep, SWEEP_INTERVAL_MS, SWEEP_INTERVAL_MS);
     uv_timer_start(&srv->expire_timer, on_expire_timer, cfg->mailbox.expire_interval_ms,
                    cfg->mailbox.expire_interval_ms);
+    uv_timer_start(&srv->blob_timer, on_blob_timer, cfg->blobs.expire_interval_ms,
+                   cfg->blobs.expire_interval_ms);
     uv_signal_init(&loop, &srv->sig_hup);
     uv_signal_init(&loop, &srv->sig_term);
     uv_signal_init(&loop, &srv->sig_int);

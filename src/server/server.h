@@ -60,8 +60,11 @@ struct pl_server {
     uv_tcp_t listener;
     uv_timer_t sweep_timer;  /* once a second: connection timeouts, expired links */
     uv_timer_t expire_timer; /* retention sweeps */
-    pl_kt_log *kt;           /* the key-transparency log; its state is the worker's */
-    uv_timer_t kt_timer;     /* the sequencer, every [kt] batch_interval */
+    uv_timer_t blob_timer;   /* blob expiry sweeps, every [blobs] expire_interval */
+    int blob_sweep_running;
+    uint64_t blob_read_bytes; /* BlobGet bytes reserved by requests in flight (handle_blob.c) */
+    pl_kt_log *kt;            /* the key-transparency log; its state is the worker's */
+    uv_timer_t kt_timer;      /* the sequencer, every [kt] batch_interval */
     int kt_step_running;
     uv_signal_t sig_hup, sig_term, sig_int;
     struct pl_admin_http *admin;

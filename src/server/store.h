@@ -207,6 +207,20 @@ typedef int (*pl_store_envelope_cb)(void *ctx, const pl_store_envelope *env);
 typedef void (*pl_store_expire_cb)(void *ctx, const char *username, uint32_t device_id,
                                    uint64_t expired);
 
+/* An attachment blob's metadata (PROTOCOL.md §27); its bytes are a file (blob_store.h). */
+#define PL_STORE_BLOB_ID_BYTES 16u
+typedef struct pl_store_blob {
+    uint8_t id[PL_STORE_BLOB_ID_BYTES];
+    char owner[PL_STORE_USERNAME_MAX + 1]; /* the account that created it */
+    uint64_t size;                         /* ciphertext bytes announced at creation */
+    uint64_t received;                     /* bytes durably in the file, 0..size */
+    int complete;                          /* BlobComplete seen: readable, no more puts */
+    uint32_t expected_fetches;             /* deleted once this many devices fetched it */
+    uint32_t fetched;                      /* distinct devices that sent BlobFetched */
+    uint64_t created_at_ms;
+    uint64_t expires_at_ms; /* deleted by pl_store_blob_expire from then on */
+} pl_store_blob;
+
 /* ---- The backend interface --------------------------------------------------------------- */
 
 typedef struct pl_store pl_store;
@@ -258,6 +272,15 @@ struct pl_store_ops {
     int (*kt_cosignature_put)(pl_store *s, uint64_t size, const char *witness, const char *line,
                               size_t len);
     int (*kt_cosignatures)(pl_store *s, uint64_t size, pl_store_kt_cosig_cb cb, void *ctx);
+    int (*blob_create)(pl_store *s, const pl_store_blob *b, uint64_t quota_bytes,
+                       uint32_t max_blobs);
+    int (*blob_get)(pl_store *s, const uint8_t id[PL_STORE_BLOB_ID_BYTES], pl_store_blob *out);
+    int (*blob_update)(pl_store *s, const uint8_t id[PL_STORE_BLOB_ID_BYTES], uint64_t received,
+                       int complete, uint64_t expires_at_ms);
+    int (*blob_fetched)(pl_store *s, const uint8_t id[PL_STORE_BLOB_ID_BYTES], const char *username,
+                        uint32_t device_id, uint32_t *fetched);
+    int (*blob_expire)(pl_store *s, uint64_t now_ms, uint8_t (*ids)[PL_STORE_BLOB_ID_BYTES],
+                       size_t max, size_t *n);
     int (*batch_begin)(pl_store *s);
     int (*batch_commit)(pl_store *s);
     void (*batch_rollback)(pl_store *s);
@@ -603,6 +626,59 @@ static inline PL_NODISCARD int pl_store_kt_cosignatures(pl_store *s, uint64_t si
                                                         pl_store_kt_cosig_cb cb, void *ctx)
 {
     return s->ops->kt_cosignatures(s, size, cb, ctx);
+}
+
+/* ---- Attachment blobs (store_sqlite_blob.c; PROTOCOL.md §27) ------------------------------ */
+
+/*
+ * Records a new blob b (received 0, not complete, no fetches; b->fetched is ignored) for
+ * b->owner. Refused when the owner's blobs (expired ones not yet swept included) would then
+ * hold more than quota_bytes bytes (PL_STORE_E_QUOTA) or number more than max_blobs
+ * (PL_STORE_E_LIMIT). Returns PL_STORE_OK, those, PL_STORE_E_EXISTS (the id is taken),
+ * PL_STORE_E_INVALID_ARG or an I/O-class error.
+ */
+static inline PL_NODISCARD int pl_store_blob_create(pl_store *s, const pl_store_blob *b,
+                                                    uint64_t quota_bytes, uint32_t max_blobs)
+{
+    return s->ops->blob_create(s, b, quota_bytes, max_blobs);
+}
+
+/* Fills *out with blob id's metadata, fetched counted. PL_STORE_OK or PL_STORE_E_NOT_FOUND. */
+static inline PL_NODISCARD int
+pl_store_blob_get(pl_store *s, const uint8_t id[PL_STORE_BLOB_ID_BYTES], pl_store_blob *out)
+{
+    return s->ops->blob_get(s, id, out);
+}
+
+/* Sets blob id's received count, complete flag and expiry (the caller checked the rules).
+ * PL_STORE_OK, PL_STORE_E_NOT_FOUND or an error. */
+static inline PL_NODISCARD int pl_store_blob_update(pl_store *s,
+                                                    const uint8_t id[PL_STORE_BLOB_ID_BYTES],
+                                                    uint64_t received, int complete,
+                                                    uint64_t expires_at_ms)
+{
+    return s->ops->blob_update(s, id, received, complete, expires_at_ms);
+}
+
+/* Records that (username, device_id) fetched blob id (once per device: a repeat changes
+ * nothing) and sets *fetched to the number of distinct devices so far. PL_STORE_OK,
+ * PL_STORE_E_NOT_FOUND or an error. */
+static inline PL_NODISCARD int pl_store_blob_fetched(pl_store *s,
+                                                     const uint8_t id[PL_STORE_BLOB_ID_BYTES],
+                                                     const char *username, uint32_t device_id,
+                                                     uint32_t *fetched)
+{
+    return s->ops->blob_fetched(s, id, username, device_id, fetched);
+}
+
+/* Deletes up to max blobs whose expires_at_ms <= now_ms (with their fetch records) and
+ * writes their ids to ids[0..*n) so the caller can remove their files after this returns
+ * (durably, outside a batch). PL_STORE_OK or an error (then nothing was deleted). */
+static inline PL_NODISCARD int pl_store_blob_expire(pl_store *s, uint64_t now_ms,
+                                                    uint8_t (*ids)[PL_STORE_BLOB_ID_BYTES],
+                                                    size_t max, size_t *n)
+{
+    return s->ops->blob_expire(s, now_ms, ids, max, n);
 }
 
 /* ---- Batches ----------------------------------------------------------------------------- */

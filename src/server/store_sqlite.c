@@ -40,6 +40,11 @@
  *   kt_cosignatures(size, witness, line)   PRIMARY KEY(size, witness)
  * The prefix tree and the log's interior hashes are not stored: parleyd rebuilds them in
  * memory from kt_versions and kt_entries at start.
+ * Version 4 added attachment blobs' metadata (store_sqlite_blob.c; their bytes are files
+ * under DATA/blobs/, blob_store.c):
+ *   blobs(id PRIMARY KEY, owner, size, received, complete, expected_fetches, created_at,
+ *           expires_at)   INDEX(owner), INDEX(expires_at)
+ *   blob_fetches(blob_id -> blobs, username, device_id)   PRIMARY KEY(all three)
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,7 +57,7 @@
 #include "store_sqlite_internal.h"
 
 #define SQ_APPLICATION_ID 0x506c7944 /* "PlyD" */
-#define SQ_SCHEMA_VERSION 3
+#define SQ_SCHEMA_VERSION 4
 
 /* migrations[i] takes the schema from version i to i + 1. Append; never edit. */
 static const char *const migrations[SQ_SCHEMA_VERSION] = {
@@ -95,6 +100,16 @@ static const char *const migrations[SQ_SCHEMA_VERSION] = {
     " prefix_root BLOB NOT NULL, checkpoint TEXT NOT NULL, published TEXT) STRICT;"
     "CREATE TABLE kt_cosignatures(size INTEGER NOT NULL, witness TEXT NOT NULL,"
     " line TEXT NOT NULL, PRIMARY KEY(size, witness)) STRICT, WITHOUT ROWID;",
+    /* 3 -> 4: attachment blobs (PROTOCOL.md §27, store_sqlite_blob.c). */
+    "CREATE TABLE blobs(id BLOB PRIMARY KEY, owner TEXT NOT NULL, size INTEGER NOT NULL,"
+    " received INTEGER NOT NULL DEFAULT 0, complete INTEGER NOT NULL DEFAULT 0,"
+    " expected_fetches INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;"
+    "CREATE INDEX blobs_by_owner ON blobs(owner);"
+    "CREATE INDEX blobs_by_expiry ON blobs(expires_at);"
+    "CREATE TABLE blob_fetches(blob_id BLOB NOT NULL REFERENCES blobs(id) ON DELETE CASCADE,"
+    " username TEXT NOT NULL, device_id INTEGER NOT NULL,"
+    " PRIMARY KEY(blob_id, username, device_id)) STRICT, WITHOUT ROWID;",
 };
 
 static const char *const stmt_sql[PL__SQ_STMT_COUNT] = {
@@ -921,6 +936,11 @@ static const struct pl_store_ops sq_ops = {
     .kt_leaves = pl__sq_kt_leaves,
     .kt_cosignature_put = pl__sq_kt_cosignature_put,
     .kt_cosignatures = pl__sq_kt_cosignatures,
+    .blob_create = pl__sq_blob_create,
+    .blob_get = pl__sq_blob_get,
+    .blob_update = pl__sq_blob_update,
+    .blob_fetched = pl__sq_blob_fetched,
+    .blob_expire = pl__sq_blob_expire,
     .batch_begin = sq_batch_begin,
     .batch_commit = sq_batch_commit,
     .batch_rollback = sq_batch_rollback,

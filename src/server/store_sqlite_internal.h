@@ -104,7 +104,20 @@
                   " WHERE position >= ?1 AND position < ?2 ORDER BY position, vrf_out")            \
     XX(KT_COSIG_PUT, "INSERT OR REPLACE INTO kt_cosignatures(size, witness, line)"                 \
                      " VALUES (?1, ?2, ?3)")                                                       \
-    XX(KT_COSIGS, "SELECT witness, line FROM kt_cosignatures WHERE size = ?1 ORDER BY witness")
+    XX(KT_COSIGS, "SELECT witness, line FROM kt_cosignatures WHERE size = ?1 ORDER BY witness")    \
+    XX(BLOB_USAGE, "SELECT count(*), total(size) FROM blobs WHERE owner = ?1")                     \
+    XX(BLOB_INSERT, "INSERT INTO blobs(id, owner, size, expected_fetches, created_at, expires_at)" \
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")                                            \
+    XX(BLOB_GET, "SELECT owner, size, received, complete, expected_fetches, created_at,"           \
+                 " expires_at, (SELECT count(*) FROM blob_fetches WHERE blob_id = ?1)"             \
+                 " FROM blobs WHERE id = ?1")                                                      \
+    XX(BLOB_UPDATE, "UPDATE blobs SET received = ?2, complete = ?3, expires_at = ?4"               \
+                    " WHERE id = ?1")                                                              \
+    XX(BLOB_FETCHED, "INSERT OR IGNORE INTO blob_fetches(blob_id, username, device_id)"            \
+                     " SELECT id, ?2, ?3 FROM blobs WHERE id = ?1")                                \
+    XX(BLOB_FETCH_COUNT, "SELECT count(*) FROM blob_fetches WHERE blob_id = ?1")                   \
+    XX(BLOB_EXPIRE, "DELETE FROM blobs WHERE id IN (SELECT id FROM blobs"                          \
+                    " INDEXED BY blobs_by_expiry WHERE expires_at <= ?1 LIMIT ?2) RETURNING id")
 
 enum pl__sq_stmt_id {
 #define PL__SQ_STMT_ENUM(id, sql) PL__SQ_##id,
@@ -180,6 +193,16 @@ int pl__sq_kt_leaves(pl_store *store, uint64_t from, uint64_t to, pl_store_kt_le
 int pl__sq_kt_cosignature_put(pl_store *store, uint64_t size, const char *witness, const char *line,
                               size_t len);
 int pl__sq_kt_cosignatures(pl_store *store, uint64_t size, pl_store_kt_cosig_cb cb, void *ctx);
+/* Attachment blobs (store_sqlite_blob.c), with the contracts of their store.h wrappers. */
+int pl__sq_blob_create(pl_store *store, const pl_store_blob *b, uint64_t quota_bytes,
+                       uint32_t max_blobs);
+int pl__sq_blob_get(pl_store *store, const uint8_t id[PL_STORE_BLOB_ID_BYTES], pl_store_blob *out);
+int pl__sq_blob_update(pl_store *store, const uint8_t id[PL_STORE_BLOB_ID_BYTES], uint64_t received,
+                       int complete, uint64_t expires_at_ms);
+int pl__sq_blob_fetched(pl_store *store, const uint8_t id[PL_STORE_BLOB_ID_BYTES],
+                        const char *username, uint32_t device_id, uint32_t *fetched);
+int pl__sq_blob_expire(pl_store *store, uint64_t now_ms, uint8_t (*ids)[PL_STORE_BLOB_ID_BYTES],
+                       size_t max, size_t *n);
 int pl__sq_send_record(pl_store *store, const char *sender, uint32_t sender_device,
                        const uint8_t client_message_id[PL_STORE_CLIENT_MESSAGE_ID_BYTES],
                        uint64_t now_ms, uint64_t *first_ts_ms);

@@ -102,7 +102,7 @@ static void write_config(const ph_server *s, const char *const *settings)
     const char *all[PH_MAX_SETTINGS + 8];
     size_t n = 0;
     static const char *const sections[] = {"server",  "tls",     "admin",  "accounts",
-                                           "prekeys", "mailbox", "limits", "kt"};
+                                           "prekeys", "mailbox", "limits", "blobs", "kt"};
     FILE *f;
 
     for (size_t i = 0; i < sizeof default_settings / sizeof *default_settings; i++)
@@ -111,6 +111,19 @@ static void write_config(const ph_server *s, const char *const *settings)
         if (i >= PH_MAX_SETTINGS)
             fail_msg("more than %d settings", PH_MAX_SETTINGS);
         all[n++] = settings[i];
+    }
+    /* A setting of a section not listed here would be dropped silently: refuse it. */
+    for (size_t i = 0; i < n; i++) {
+        char sec[32], key[64];
+        const char *value = NULL;
+        int known = 0;
+
+        if (split_setting(all[i], sec, sizeof sec, key, sizeof key, &value) != 0)
+            fail_msg("bad setting \"%s\" (want section.key=value)", all[i]);
+        for (size_t j = 0; j < sizeof sections / sizeof *sections; j++)
+            known |= strcmp(sec, sections[j]) == 0;
+        if (!known)
+            fail_msg("setting \"%s\": the harness knows no section [%s]", all[i], sec);
     }
     if (!(f = fopen(s->conf_path, "w")))
         fail_msg("cannot write %s: %s", s->conf_path, strerror(errno));

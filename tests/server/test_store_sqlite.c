@@ -103,11 +103,11 @@ static void open_refuses_a_newer_schema_version(void **state)
     open_store(f, NULL);
     pl_store_close(f->s);
     f->s = NULL;
-    raw_exec(f->path, "UPDATE schema_version SET version = 4");
+    raw_exec(f->path, "UPDATE schema_version SET version = 5");
     RC(pl_store_open_sqlite(f->path, NULL, &s, err, sizeof err), PL_STORE_E_VERSION);
     assert_null(s);
     assert_non_null(strstr(err, "newer"));
-    /* Refusing changed nothing: the version is still 4, so a second try refuses again. */
+    /* Refusing changed nothing: the version is still 5, so a second try refuses again. */
     RC(pl_store_open_sqlite(f->path, NULL, &s, err, sizeof err), PL_STORE_E_VERSION);
 }
 
@@ -456,7 +456,7 @@ static void removed_device_ids_are_never_reused(void **state)
 
 /* A database written by schema version 1 is migrated in place and keeps its envelopes,
  * which read back with an all-zero client message id. */
-static void a_version_1_database_is_migrated_to_version_3(void **state)
+static void a_version_1_database_is_migrated_to_version_4(void **state)
 {
     fixture *f = *state;
     static const uint8_t zero[PL_STORE_CLIENT_MESSAGE_ID_BYTES];
@@ -471,16 +471,18 @@ static void a_version_1_database_is_migrated_to_version_3(void **state)
     RC(pl_store_mailbox_append(f->s, &e, 1, &failed), PL_STORE_OK);
     pl_store_close(f->s);
     f->s = NULL;
-    /* Undo migrations 2 and 3 by hand: what version 1 left on disk. */
-    raw_exec(f->path, "DROP TABLE kt_versions; DROP TABLE kt_entries; DROP TABLE kt_cosignatures;"
+    /* Undo migrations 2 to 4 by hand: what version 1 left on disk. */
+    raw_exec(f->path, "DROP TABLE blob_fetches; DROP TABLE blobs;"
+                      " DROP TABLE kt_versions; DROP TABLE kt_entries; DROP TABLE kt_cosignatures;"
                       " DROP TABLE removed_devices; DROP TABLE sent_messages;"
                       " ALTER TABLE envelopes DROP COLUMN client_message_id;"
                       " UPDATE schema_version SET version = 1");
     assert_int_equal(raw_count(f->path, "SELECT version FROM schema_version"), 1);
 
     open_store(f, NULL);
-    assert_int_equal(raw_count(f->path, "SELECT version FROM schema_version"), 3);
+    assert_int_equal(raw_count(f->path, "SELECT version FROM schema_version"), 4);
     assert_int_equal(raw_count(f->path, "SELECT count(*) FROM kt_versions"), 0);
+    assert_int_equal(raw_count(f->path, "SELECT count(*) FROM blobs"), 0);
     memset(&c, 0, sizeof c);
     RC(pl_store_mailbox_fetch(f->s, "alice", 1, 0, 10, collect_cb, &c, NULL), PL_STORE_OK);
     assert_int_equal(c.n, 1);
@@ -488,6 +490,78 @@ static void a_version_1_database_is_migrated_to_version_3(void **state)
     assert_memory_equal(c.cmid[0], zero, sizeof zero);
     RC(pl_store_device_remove(f->s, "alice", 1), PL_STORE_OK);
     RC(pl_store_device_add(f->s, "alice", &d), PL_STORE_E_EXISTS);
+}
+
+/* ---- Attachment blobs (schema version 4) ---------------------------------------------------- */
+
+static pl_store_blob make_blob(uint8_t tag, const char *owner, uint64_t size, uint32_t fetches,
+                               uint64_t expires)
+{
+    pl_store_blob b;
+
+    memset(&b, 0, sizeof b);
+    memset(b.id, tag, sizeof b.id);
+    snprintf(b.owner, sizeof b.owner, "%s", owner);
+    b.size = size;
+    b.expected_fetches = fetches;
+    b.created_at_ms = 1000;
+    b.expires_at_ms = expires;
+    return b;
+}
+
+static void blobs_quota_fetches_and_expiry(void **state)
+{
+    fixture *f = *state;
+    pl_store_blob a = make_blob(1, "alice", 600, 2, 5000), b = make_blob(2, "alice", 400, 1, 9000);
+    pl_store_blob c = make_blob(3, "alice", 1, 1, 9000), got;
+    uint8_t ids[4][PL_STORE_BLOB_ID_BYTES];
+    uint32_t fetched;
+    size_t n;
+
+    open_store(f, NULL);
+    RC(pl_store_blob_create(f->s, &a, 1000, 10), PL_STORE_OK);
+    RC(pl_store_blob_create(f->s, &a, 1000, 10), PL_STORE_E_QUOTA); /* 1200 > 1000 */
+    a.size = 1;
+    RC(pl_store_blob_create(f->s, &a, 1000, 10), PL_STORE_E_EXISTS);
+    RC(pl_store_blob_create(f->s, &b, 1000, 10), PL_STORE_OK); /* exactly the quota */
+    RC(pl_store_blob_create(f->s, &c, 1000, 10), PL_STORE_E_QUOTA);
+    RC(pl_store_blob_create(f->s, &c, 5000, 2), PL_STORE_E_LIMIT);
+    c.id[0] = 9;
+    snprintf(c.owner, sizeof c.owner, "bob"); /* quotas are per owner */
+    RC(pl_store_blob_create(f->s, &c, 1, 1), PL_STORE_OK);
+    RC(pl_store_blob_get(f->s, a.id, &got), PL_STORE_OK);
+    assert_string_equal(got.owner, "alice");
+    assert_int_equal(got.size, 600);
+    assert_int_equal(got.received, 0);
+    assert_false(got.complete);
+    assert_int_equal(got.expected_fetches, 2);
+    assert_int_equal(got.expires_at_ms, 5000);
+    RC(pl_store_blob_update(f->s, a.id, 600, 1, 5000), PL_STORE_OK);
+    RC(pl_store_blob_fetched(f->s, a.id, "bob", 1, &fetched), PL_STORE_OK);
+    assert_int_equal(fetched, 1);
+    RC(pl_store_blob_fetched(f->s, a.id, "bob", 1, &fetched), PL_STORE_OK);
+    assert_int_equal(fetched, 1); /* once per device */
+    RC(pl_store_blob_fetched(f->s, a.id, "bob", 2, &fetched), PL_STORE_OK);
+    assert_int_equal(fetched, 2);
+    RC(pl_store_blob_get(f->s, a.id, &got), PL_STORE_OK);
+    assert_int_equal(got.received, 600);
+    assert_true(got.complete);
+    assert_int_equal(got.fetched, 2);
+    memset(got.id, 0x77, sizeof got.id);
+    RC(pl_store_blob_fetched(f->s, got.id, "bob", 1, &fetched), PL_STORE_E_NOT_FOUND);
+    RC(pl_store_blob_update(f->s, got.id, 1, 0, 1), PL_STORE_E_NOT_FOUND);
+    /* Expiry deletes exactly what is due, with its fetch records. */
+    RC(pl_store_blob_expire(f->s, 4999, ids, 4, &n), PL_STORE_OK);
+    assert_int_equal(n, 0);
+    RC(pl_store_blob_expire(f->s, 5000, ids, 4, &n), PL_STORE_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(ids[0], a.id, sizeof a.id);
+    RC(pl_store_blob_get(f->s, a.id, &got), PL_STORE_E_NOT_FOUND);
+    assert_int_equal(raw_count(f->path, "SELECT count(*) FROM blob_fetches"), 0);
+    /* The quota is freed with it. */
+    c.id[0] = 3;
+    snprintf(c.owner, sizeof c.owner, "alice");
+    RC(pl_store_blob_create(f->s, &c, 1000, 10), PL_STORE_OK);
 }
 
 /* ---- Prekeys ---------------------------------------------------------------------------- */
@@ -674,7 +748,8 @@ int main(void)
         T(device_limit_default_is_six_and_is_configurable),
         T(device_remove_drops_its_prekeys_and_mailbox),
         T(removed_device_ids_are_never_reused),
-        T(a_version_1_database_is_migrated_to_version_3),
+        T(a_version_1_database_is_migrated_to_version_4),
+        T(blobs_quota_fetches_and_expiry),
         T(signed_prekey_put_replaces_and_get_returns_it),
         T(onetime_prekeys_are_claimed_once_lowest_id_first),
         T(onetime_prekey_batches_are_all_or_nothing),
