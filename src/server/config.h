@@ -151,6 +151,7 @@ typedef struct pl_config {
     struct {
         uint32_t max_group_recipient_devices; /* devices addressed by one GroupSend */
     } limits;
+    struct {
         uint32_t max_size_mib;       /* largest blob, MiB of ciphertext */
         uint32_t quota_mib;          /* an account's blobs together, until they are deleted */
         uint32_t max_per_account;    /* blobs an account may hold at once */
