@@ -64,16 +64,31 @@ static const cli_command commands[] = {
      "Connects, prints every pending message and exits.\n"
      "  --wait SECONDS   if nothing is pending, wait this long for a first message (default 0)\n"
      "With --json each message is one line: {\"id\",\"from\",\"device\",\"sent_at\",\"text\",\n"
-     "\"peer\",\"outgoing\",\"received_at\",\"notice\"}, times in RFC 3339 UTC.\n"},
+     "\"peer\",\"outgoing\",\"received_at\",\"notice\",\"status\"}, times in RFC 3339 UTC;\n"
+     "each receipt is one line "
+     "{\"receipt\":{\"from\",\"device\",\"status\",\"sent_at\",\"ids\"}}.\n"
+     "Sends a delivery receipt for what it stored (unless `parley config receipts off`).\n"},
     {"listen", cmd_listen, "stay connected and print messages as they arrive",
      "usage: parley listen\n"
      "\n"
      "Prints messages as they arrive, reconnecting with backoff when the connection drops.\n"
      "Ctrl-C (SIGINT) or SIGTERM stops it (exit status 0).\n"},
+    {"read", cmd_read, "mark a user's messages read (and send a read receipt)",
+     "usage: parley read USER\n"
+     "\n"
+     "Marks every message received from USER as read and, unless receipts are off, sends\n"
+     "USER one read receipt naming them. `history USER` and `listen` do this for what they\n"
+     "show.\n"},
+    {"config", cmd_config, "show or change this device's settings",
+     "usage: parley config [receipts [on|off]]\n"
+     "\n"
+     "receipts: whether this device sends delivery and read receipts (default on). Receipts\n"
+     "from others are recorded either way.\n"},
     {"history", cmd_history, "show the conversation with a user",
      "usage: parley history USER [--limit N]\n"
      "\n"
-     "Prints the stored conversation with USER, oldest first.\n"
+     "Prints the stored conversation with USER, oldest first; a sent message shows what\n"
+     "USER reported: [delivered] or [read]. Marks USER's messages read (`parley read`).\n"
      "  --limit N   only the last N messages\n"},
     {"contacts", cmd_contacts, "list the users this account has talked to",
      "usage: parley contacts\n"

@@ -156,6 +156,7 @@ typedef struct pl_client_message {
     int notice;       /* a local notice (key change), not a message */
     const char *text; /* UTF-8, not NUL-terminated inside: use text_len (a NUL follows) */
     size_t text_len;
+    int status; /* outgoing: PL_CLIENT_STATUS_* the recipient reported (receipts) */
 } pl_client_message;
 
 /* Called once per message, after it is stored. Return non-zero to stop. */
@@ -179,6 +180,48 @@ int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_messag
 /* parley history USER [--limit N]: the last `limit` messages (0: all), oldest first. */
 int pl_client_history(pl_client *c, const char *user, size_t limit, pl_client_message_cb cb,
                       void *ctx);
+
+/* ---- Receipts (PROTOCOL.md §28, docs/CLIENT.md "Receipts") ----------------------------------
+ *
+ * Delivery and read receipts are end-to-end encrypted Contents sent like messages (to every
+ * device of the sender and to our other devices), never shown as messages, never answered by
+ * a receipt. Sent automatically unless switched off (pl_client_receipts_set): DELIVERED for
+ * what pl_client_receive stores, READ for what pl_client_listen shows and by
+ * pl_client_mark_read. A receipt received updates the status of our sent messages and is
+ * reported through the callback of pl_client_on_receipt. */
+
+enum pl_client_message_status {
+    PL_CLIENT_STATUS_SENT = 0,
+    PL_CLIENT_STATUS_DELIVERED = 1,
+    PL_CLIENT_STATUS_READ = 2,
+};
+/* "sent", "delivered", "read". */
+const char *pl_client_status_name(int status);
+
+typedef struct pl_client_receipt {
+    char from[33];   /* who reports */
+    uint32_t device; /* from which device */
+    int status;      /* PL_CLIENT_STATUS_DELIVERED or _READ */
+    uint64_t sent_at_ms;
+    size_t n_ids;
+    const char (*ids)[33]; /* hex ids of our messages it names (valid during the call) */
+} pl_client_receipt;
+
+typedef void (*pl_client_receipt_cb)(void *ctx, const pl_client_receipt *r);
+/* Called for each receipt received from another account (after it is applied). */
+void pl_client_on_receipt(pl_client *c, pl_client_receipt_cb cb, void *ctx);
+
+/* Whether this device sends receipts (the "receipts" setting; default on). */
+int pl_client_receipts_enabled(pl_client *c);
+int pl_client_receipts_set(pl_client *c, int on);
+
+/* parley read USER: marks every received message of USER not yet reported read as read and,
+ * when receipts are on, sends USER one READ receipt for them (and the copy to our other
+ * devices). *n gets how many messages were marked. Messages are marked only once the
+ * receipt was sent (or receipts are off). */
+int pl_client_mark_read(pl_client *c, const char *user, size_t *n);
+/* How many received messages of USER were not marked read (local, no connection). */
+int pl_client_unread_count(pl_client *c, const char *user, size_t *n);
 
 /* ---- Contacts and verification ------------------------------------------------------------- */
 

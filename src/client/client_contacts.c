@@ -202,6 +202,8 @@ int cl_show_message(pl_client *c, const pl_cstore_message *m, pl_client_message_
     text[m->body_len] = '\0';
     cl_message_view(m, c->username, &v);
     v.text = text;
+    if (m->kind == PL_CSTORE_MSG_OUT)
+        (void)pl_cstore_receipt_get(c->store, m->peer, m->kind, m->id, &v.status);
     stop = cb(ctx, &v);
     free(text);
     return stop;

@@ -15,7 +15,8 @@ int cl_content_parse(const uint8_t *p, size_t len, Parley__Content **out)
     if (len > PL_MAX_PLAINTEXT_BYTES || !(c = parley__content__unpack(NULL, len, p)))
         return -1;
     if (c->message_id.len != 16 || strlen(c->text) > PL_MAX_PLAINTEXT_BYTES ||
-        strlen(c->sent_to) > CL_USERNAME_MAX || c->padding.len > 1024) {
+        strlen(c->sent_to) > CL_USERNAME_MAX || c->padding.len > 1024 ||
+        (c->receipt && cl_receipt_check(c) != 0)) {
         parley__content__free_unpacked(c, NULL);
         return -1;
     }

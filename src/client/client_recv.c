@@ -330,7 +330,8 @@ static int handle_envelope(pl_client *c, recv_state *rs, const Parley__Envelope 
         r = pl_cstore_seen_add(c->store, env->seq);
     fresh = 0;
     if (r == PL_CSTORE_OK) {
-        fresh = cl_store_message(c, &m);
+        fresh =
+            content->receipt ? cl_receipt_apply(c, env->sender, content) : cl_store_message(c, &m);
         r = fresh < 0 ? PL_CSTORE_E_IO : PL_CSTORE_OK;
     }
     if (r == PL_CSTORE_OK)
@@ -341,7 +342,11 @@ static int handle_envelope(pl_client *c, recv_state *rs, const Parley__Envelope 
         goto out;
     }
     crash_point();
-    if (fresh) {
+    if (fresh && content->receipt) {
+        cl_receipt_report(c, env->sender, env->sender_device, content);
+    } else if (fresh) {
+        if (m.kind == PL_CSTORE_MSG_IN)
+            cl_receipt_queue(c, m.peer, m.id); /* a receipt for a message, never for a receipt */
         rs->shown++;
         if (cl_show_message(c, &m, rs->cb, rs->ctx))
             rs->stop = 1;
@@ -462,7 +467,9 @@ int pl_client_receive(pl_client *c, int wait_ms, pl_client_message_cb cb, void *
         if (r != PL_CLIENT_OK)
             return r;
     }
-    return flush_acks(c, &rs);
+    if ((r = flush_acks(c, &rs)) == PL_CLIENT_OK)
+        cl_receipt_flush(c, PL_CLIENT_STATUS_DELIVERED); /* stored: delivered (§28) */
+    return r;
 }
 
 static void sleep_ms(unsigned ms)
@@ -497,6 +504,9 @@ int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_messag
         }
         r = pump(c, &rs, LISTEN_POLL_MS, &queue_empty);
         if (r == PL_CLIENT_E_TIMEOUT) {
+            /* Idle: what was shown since is read (§28). */
+            if (c->n_pending && flush_acks(c, &rs) == PL_CLIENT_OK)
+                cl_receipt_flush(c, PL_CLIENT_STATUS_READ);
             if (mono_ms() - last_ping >= LISTEN_PING_MS) {
                 Parley__Request req = PARLEY__REQUEST__INIT;
                 Parley__Ping ping = PARLEY__PING__INIT;
@@ -519,5 +529,7 @@ int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_messag
             return r;
     }
     r = flush_acks(c, &rs);
+    if (r == PL_CLIENT_OK)
+        cl_receipt_flush(c, PL_CLIENT_STATUS_READ);
     return r == PL_CLIENT_OK || r == PL_CLIENT_E_UNREACHABLE ? PL_CLIENT_OK : r;
 }

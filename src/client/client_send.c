@@ -165,7 +165,8 @@ static int add_targets(pl_client *c, send_state *st, const char *user, const cl_
 
 /* Encodes a Content padded to a multiple of PAD_TO bytes into *out (malloc'd). */
 static int encode_content(const uint8_t id[16], uint64_t sent_at, const char *text, size_t len,
-                          const char *sent_to, uint8_t **out, size_t *out_len)
+                          const Parley__Receipt *receipt, const char *sent_to, uint8_t **out,
+                          size_t *out_len)
 {
     static const uint8_t zeros[PAD_TO + 8];
     Parley__Content ct = PARLEY__CONTENT__INIT;
@@ -182,6 +183,7 @@ static int encode_content(const uint8_t id[16], uint64_t sent_at, const char *te
     ct.sent_at_ms = sent_at;
     ct.text = copy;
     ct.sent_to = (char *)(sent_to ? sent_to : "");
+    ct.receipt = (Parley__Receipt *)receipt;
     for (size_t pad = 0; pad < sizeof zeros; pad++) {
         ct.padding.data = (uint8_t *)zeros;
         ct.padding.len = pad;
@@ -197,14 +199,14 @@ static int encode_content(const uint8_t id[16], uint64_t sent_at, const char *te
 }
 
 static int encrypt_all(pl_client *c, send_state *st, const uint8_t id[16], uint64_t sent_at,
-                       const char *text, size_t len)
+                       const char *text, size_t len, const Parley__Receipt *receipt)
 {
     uint8_t *for_them = NULL, *for_us = NULL;
     size_t them_len = 0, us_len = 0;
     int r = PL_CLIENT_OK;
 
-    if (encode_content(id, sent_at, text, len, NULL, &for_them, &them_len) != 0 ||
-        encode_content(id, sent_at, text, len, st->to, &for_us, &us_len) != 0) {
+    if (encode_content(id, sent_at, text, len, receipt, NULL, &for_them, &them_len) != 0 ||
+        encode_content(id, sent_at, text, len, receipt, st->to, &for_us, &us_len) != 0) {
         r = cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
         goto out;
     }
@@ -339,6 +341,12 @@ static void sleep_ms(unsigned ms)
 
 int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_len, char id_out[33])
 {
+    return cl_send_content(c, to, text, text_len, NULL, id_out);
+}
+
+int cl_send_content(pl_client *c, const char *to, const char *text, size_t text_len,
+                    const Parley__Receipt *receipt, char id_out[33])
+{
     send_state st;
     cl_device_list theirs, ours;
     cl_kt_state *kt_ours = NULL, *kt_theirs = NULL;
@@ -351,7 +359,8 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
     int odd_unlogged =
         0; /* the server names a device the log lacks (else: a logged one it lacks) */
 
-    id_out[0] = '\0';
+    if (id_out)
+        id_out[0] = '\0';
     memset(&st, 0, sizeof st);
     if (strlen(to) > CL_USERNAME_MAX || !*to)
         return cl_fail(c, PL_CLIENT_E_BAD_USERNAME, "\"%s\" is not a username", to);
@@ -420,7 +429,7 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
 
             if (st.n == 0)
                 break; /* a note to self with no other device: history only */
-            if ((r = encrypt_all(c, &st, id, sent_at, text, text_len)) != PL_CLIENT_OK ||
+            if ((r = encrypt_all(c, &st, id, sent_at, text, text_len, receipt)) != PL_CLIENT_OK ||
                 (r = save_sessions(c, &st)) != PL_CLIENT_OK)
                 goto out;
             if ((r = send_once(c, &st, id, &mm)) != 1)
@@ -464,7 +473,7 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
                         "the device lists kept changing while sending to %s; try again", st.to);
         }
     }
-    if (r != PL_CLIENT_OK)
+    if (r != PL_CLIENT_OK || receipt) /* a receipt is not a message of the history */
         goto out;
     memset(&m, 0, sizeof m);
     memcpy(m.id, id, sizeof id);
@@ -476,9 +485,10 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
     m.body_len = text_len;
     if ((r = cl_store_message(c, &m)) < 0)
         goto out;
-    cl_hex(id, sizeof id, id_out);
     r = PL_CLIENT_OK;
 out:
+    if (r == PL_CLIENT_OK && id_out)
+        cl_hex(id, sizeof id, id_out);
     targets_free(&st);
     free(kt_ours);
     free(kt_theirs);
