@@ -739,6 +739,43 @@ static void gen_audit_config(void)
     write_audit_config("origin-not-the-keys", &c);
 }
 
+/* Content with a receipt (PROTOCOL.md §28), hand-encoded (protobuf wire format) so the seeds
+ * do not depend on the client's generated code: field 1 the 16-byte id, field 300 a Receipt
+ * {1: kind, 2: ids}. */
+static size_t receipt_content(uint8_t *out, uint8_t kind, size_t n_ids, uint8_t id_len)
+{
+    size_t n = 0, inner = 2 + n_ids * (2u + id_len);
+
+    out[n++] = 0x0a; /* 1: message_id */
+    out[n++] = 16;
+    memset(out + n, 0x11, 16);
+    n += 16;
+    out[n++] = 0xe2; /* 300, length-delimited */
+    out[n++] = 0x12;
+    out[n++] = (uint8_t)inner; /* < 128 for the seeds below */
+    out[n++] = 0x08;           /* 1: kind */
+    out[n++] = kind;
+    for (size_t i = 0; i < n_ids; i++) {
+        out[n++] = 0x12; /* 2: message_ids */
+        out[n++] = id_len;
+        memset(out + n, (int)(0x20 + i), id_len);
+        n += id_len;
+    }
+    return n;
+}
+
+static void gen_content(void)
+{
+    const char *t = "content";
+    uint8_t buf[256];
+
+    write_seed(t, "genuine-receipt-delivered", buf, receipt_content(buf, 1, 1, 16));
+    write_seed(t, "genuine-receipt-read-3", buf, receipt_content(buf, 2, 3, 16));
+    write_seed(t, "edit-receipt-unknown-kind", buf, receipt_content(buf, 3, 1, 16));
+    write_seed(t, "edit-receipt-short-id", buf, receipt_content(buf, 2, 1, 15));
+    write_seed(t, "edit-receipt-no-ids", buf, receipt_content(buf, 1, 0, 16));
+}
+
 int main(int argc, char **argv)
 {
     const fz_fixtures *f;
@@ -763,5 +800,6 @@ int main(int argc, char **argv)
     gen_audit_entry();
     gen_kt_client();
     gen_audit_config();
+    gen_content();
     return 0;
 }
