@@ -17,6 +17,7 @@
 #include "audit_fixture.h"
 #include "fuzz.h"
 #include "fuzz_kt_client.h"
+#include "group_fixture.h"
 #include "kt_log.h"
 #include "parley.pb-c.h"
 
@@ -774,6 +775,145 @@ static void gen_content(void)
     write_seed(t, "edit-receipt-unknown-kind", buf, receipt_content(buf, 3, 1, 16));
     write_seed(t, "edit-receipt-short-id", buf, receipt_content(buf, 2, 1, 15));
     write_seed(t, "edit-receipt-no-ids", buf, receipt_content(buf, 1, 0, 16));
+/* Writes selector || in (the input of the targets that take a selector byte). */
+static void write_selected(const char *target, const char *name, uint8_t selector,
+                           const uint8_t *in, size_t len)
+{
+    uint8_t *copy = fz_alloc(len + 1);
+
+    copy[0] = selector;
+    memcpy(copy + 1, in, len);
+    write_seed(target, name, copy, len + 1);
+    free(copy);
+}
+
+/* fuzz_sender_key_message, _distribution, _load: the fixed sender of group_fixture.h. */
+static void gen_sender_key(void)
+{
+    const char *tm = "sender_key_message", *td = "sender_key_distribution";
+    const char *tl = "sender_key_load";
+    pl_device *device = NULL;
+    pl_sender_key *key = fzg_sender(&device);
+    pl_sender_key_receiver *r = NULL;
+    uint8_t dist[PL_SENDER_KEY_DISTRIBUTION_BYTES], saved[PL_SENDER_KEY_SAVED_BYTES];
+    uint8_t m[6][PL_GROUP_MESSAGE_BYTES(64)], rs[4096], pt[64];
+    size_t len[6], rs_len = 0, pt_len;
+    char name[64];
+
+    pl_sender_key_distribution(key, dist);
+    fzg_must(pl_sender_key_receiver_create(&r, dist, sizeof dist), "receiver");
+    for (int i = 0; i < 6; i++) {
+        snprintf(name, sizeof name, "group message %d", i);
+        fzg_must(pl_sender_key_encrypt(key, (const uint8_t *)name, strlen(name), m[i], sizeof m[i],
+                                       &len[i]),
+                 "encrypt");
+    }
+    write_seed(tm, "genuine-iteration-0", m[0], len[0]);
+    write_seed(tm, "genuine-iteration-1", m[1], len[1]);
+    write_seed(tm, "genuine-iteration-5", m[5], len[5]);
+    write_seed(tm, "edit-truncated", m[0], len[0] - 1);
+    write_appended(tm, "edit-trailing-byte", m[0], len[0], 0);
+    write_edited(tm, "edit-version", m[0], len[0], 0, 0x03);
+    write_edited(tm, "edit-key-id", m[0], len[0], 17, 0x01);
+    write_edited(tm, "edit-iteration", m[0], len[0], 24, 0x01);
+    write_edited(tm, "edit-ciphertext", m[0], len[0], PL_GROUP_MESSAGE_HEADER_BYTES, 0x01);
+    write_edited(tm, "edit-signature", m[0], len[0], len[0] - 1, 0x01);
+
+    write_seed(td, "genuine", dist, sizeof dist);
+    write_seed(td, "edit-truncated", dist, sizeof dist - 1);
+    write_appended(td, "edit-trailing-byte", dist, sizeof dist, 0);
+    write_edited(td, "edit-version", dist, sizeof dist, 0, 0x03);
+    write_edited(td, "edit-identity-type", dist, sizeof dist, 25, 0x03);
+    write_edited(td, "edit-signing-type", dist, sizeof dist, sizeof dist - 33, 0x03);
+
+    pl_sender_key_save(key, saved);
+    write_selected(tl, "genuine-sender", 0, saved, sizeof saved);
+    /* A receiving chain that skipped 0, 1, 3 and 4, then decrypted 5 and 2. */
+    fzg_must(pl_sender_key_receiver_decrypt(r, m[5], len[5], pt, sizeof pt, &pt_len), "dec");
+    fzg_must(pl_sender_key_receiver_decrypt(r, m[2], len[2], pt, sizeof pt, &pt_len), "dec");
+    fzg_must(pl_sender_key_receiver_save(r, rs, sizeof rs, &rs_len), "save");
+    write_selected(tl, "genuine-receiver", 1, rs, rs_len);
+    write_selected(tl, "edit-sender-as-receiver", 1, saved, sizeof saved);
+    write_selected(tl, "edit-receiver-truncated", 1, rs, rs_len - 17);
+    rs[8 + 130 - 1] ^= 0x07; /* the skipped count */
+    write_selected(tl, "edit-receiver-count", 1, rs, rs_len);
+    sodium_memzero(saved, sizeof saved);
+    sodium_memzero(rs, sizeof rs);
+    pl_sender_key_receiver_free(r);
+    pl_sender_key_free(key);
+    pl_device_free(device);
+}
+
+/* fuzz_group_change: changes to the fixed group of group_fixture.h, and its state. */
+static void gen_group_change(void)
+{
+    const char *t = "group_change";
+    const fzg_cast *c = fzg_cast_get();
+    pl_group_change_body body;
+    uint8_t *chg = NULL, *st;
+    size_t len = 0, st_len;
+    pl_group_member bob1 = c->bob_m;
+
+    write_selected(t, "genuine-create", 0, c->create, c->create_len);
+    write_selected(t, "edit-create-on-state", 1, c->create, c->create_len);
+
+    memset(&body, 0, sizeof body);
+    body.kind = PL_GROUP_CHANGE_ADD;
+    body.members = &c->carol_m;
+    body.n_members = 1;
+    fzg_must(
+        pl_group_change_sign(c->bob4, (const uint8_t *)"bob", 3, c->state, NULL, &body, &chg, &len),
+        "add");
+    write_selected(t, "genuine-add", 1, chg, len);
+    write_selected(t, "edit-add-without-state", 0, chg, len);
+    write_edited(t, "edit-add-signature", chg, len, len - 1, 0x01);
+    free(chg);
+
+    memset(&body, 0, sizeof body);
+    body.kind = PL_GROUP_CHANGE_REMOVE;
+    body.username = (const uint8_t *)"bob";
+    body.username_len = 3;
+    fzg_must(pl_group_change_sign(c->alice, (const uint8_t *)"alice", 5, c->state, NULL, &body,
+                                  &chg, &len),
+             "remove");
+    write_selected(t, "genuine-remove", 1, chg, len);
+    free(chg);
+
+    memset(&body, 0, sizeof body);
+    body.kind = PL_GROUP_CHANGE_LEAVE;
+    fzg_must(
+        pl_group_change_sign(c->bob3, (const uint8_t *)"bob", 3, c->state, NULL, &body, &chg, &len),
+        "leave");
+    write_selected(t, "genuine-leave", 1, chg, len);
+    free(chg);
+
+    memset(&body, 0, sizeof body);
+    body.kind = PL_GROUP_CHANGE_RENAME;
+    body.name = (const uint8_t *)"renamed";
+    body.name_len = 7;
+    fzg_must(pl_group_change_sign(c->alice, (const uint8_t *)"alice", 5, c->state, NULL, &body,
+                                  &chg, &len),
+             "rename");
+    write_selected(t, "genuine-rename", 1, chg, len);
+    free(chg);
+
+    memset(&body, 0, sizeof body);
+    bob1.n_devices = 1;
+    body.kind = PL_GROUP_CHANGE_DEVICES;
+    body.members = &bob1;
+    body.n_members = 1;
+    fzg_must(
+        pl_group_change_sign(c->bob3, (const uint8_t *)"bob", 3, c->state, NULL, &body, &chg, &len),
+        "devices");
+    write_selected(t, "genuine-devices", 1, chg, len);
+    free(chg);
+
+    st_len = pl_group_state_encoded_size(c->state);
+    st = fz_alloc(st_len);
+    fzg_must(pl_group_state_encode(c->state, st, st_len, &st_len), "encode");
+    write_selected(t, "genuine-state", 2, st, st_len);
+    write_selected(t, "edit-state-truncated", 2, st, st_len - 1);
+    free(st);
 }
 
 int main(int argc, char **argv)
@@ -801,5 +941,7 @@ int main(int argc, char **argv)
     gen_kt_client();
     gen_audit_config();
     gen_content();
+    gen_sender_key();
+    gen_group_change();
     return 0;
 }

@@ -17,6 +17,8 @@ enum pl__blob_kind {
     PL__BLOB_SIGNED_PREKEY = 3,
     PL__BLOB_ONETIME_PREKEY = 4,
     PL__BLOB_SESSION = 5,
+    PL__BLOB_SENDER_KEY = 6,          /* a group sending chain (sender_key.c) */
+    PL__BLOB_SENDER_KEY_RECEIVER = 7, /* a group receiving chain (sender_key.c) */
 };
 
 #define PL__BLOB_VERSION 1u /* the newest version this code writes and reads */
