@@ -83,6 +83,10 @@ int main(int argc, char **argv)
     Parley__KtAuditGet kta = PARLEY__KT_AUDIT_GET__INIT;
     Parley__KtCosign kts = PARLEY__KT_COSIGN__INIT;
     Parley__KtWatch ktw = PARLEY__KT_WATCH__INIT;
+    Parley__GroupSend gsend = PARLEY__GROUP_SEND__INIT;
+    char *gs_names[3] = {"alice", "bob", "carol"};
+    uint32_t gs_counts[3] = {1, 3, 2};
+    uint32_t gs_ids[6] = {2, 1, 2, 7, 1, 300};
     static const struct {
         const char *name;
         Parley__Request__BodyCase kind;
@@ -108,6 +112,7 @@ int main(int argc, char **argv)
         {"genuine-kt-audit", PARLEY__REQUEST__BODY_KT_AUDIT},
         {"genuine-kt-cosign", PARLEY__REQUEST__BODY_KT_COSIGN},
         {"genuine-kt-watch", PARLEY__REQUEST__BODY_KT_WATCH},
+        {"genuine-group-send", PARLEY__REQUEST__BODY_GROUP_SEND},
     };
 
     if (argc != 2) {
@@ -160,6 +165,15 @@ int main(int argc, char **argv)
     kts.cosignature =
         "\xe2\x80\x94 witness AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+    /* GroupSend (§31.1): the sender's other device, then two members. */
+    gsend.ciphertext = bin(120);
+    gsend.client_message_id = bin(PL_WIRE_CLIENT_MESSAGE_ID_BYTES);
+    gsend.n_usernames = gsend.n_device_counts = 3;
+    gsend.usernames = gs_names;
+    gsend.device_counts = gs_counts;
+    gsend.n_device_ids = 6;
+    gsend.device_ids = gs_ids;
+    gsend.identity_keys = bin(6 * PL_PUBKEY_BYTES);
     req.register_account = &reg;
 
     /* The rhythm byte: chunks of 4 and 98 bytes, so every seed crosses chunk edges. */
@@ -238,6 +252,9 @@ int main(int argc, char **argv)
             break;
         case PARLEY__REQUEST__BODY_KT_WATCH:
             req.kt_watch = &ktw;
+            break;
+        case PARLEY__REQUEST__BODY_GROUP_SEND:
+            req.group_send = &gsend;
             break;
         default:
             req.prekey_status = &pks;

@@ -474,6 +474,49 @@ static int check_send(pl_frame_diag *d, const Parley__Send *s)
                        "send.client_message_id: must be 16 bytes");
 }
 
+/* GroupSend (§31.1): one ciphertext and the parallel lists of addressed devices. Which
+ * accounts and devices exist, duplicates after case folding and the server's own device
+ * maximum are the handler's. */
+static int check_group_send(pl_frame_diag *d, const Parley__GroupSend *g)
+{
+    size_t total = 0;
+
+    if (g->ciphertext.len == 0)
+        return fail(d, PL_FRAME_E_MISSING, "group_send.ciphertext: missing");
+    if (g->ciphertext.len > PL_WIRE_MAX_CIPHERTEXT_BYTES)
+        return fail(d, PL_FRAME_E_FIELD_SIZE, "group_send.ciphertext: more than 98440 bytes");
+    TRY(check_exact(d, g->client_message_id, PL_WIRE_CLIENT_MESSAGE_ID_BYTES,
+                    "group_send.client_message_id: missing",
+                    "group_send.client_message_id: must be 16 bytes"));
+    TRY(check_count(d, g->n_usernames, 1, PL_WIRE_MAX_GROUP_RECIPIENT_DEVICES,
+                    "group_send.usernames: none", "group_send.usernames: more than 10000"));
+    if (g->n_device_counts != g->n_usernames)
+        return fail(d, PL_FRAME_E_INVALID, "group_send.device_counts: not one per username");
+    for (size_t i = 0; i < g->n_usernames; i++) {
+        TRY(check_name(d, g->usernames[i], "group_send.usernames[]: empty",
+                       "group_send.usernames[]: more than 255 bytes"));
+        TRY(check_count(d, g->device_counts[i], 1, PL_WIRE_MAX_DEVICES,
+                        "group_send.device_counts[]: zero", "group_send.device_counts[]: above 6"));
+        total += g->device_counts[i];
+    }
+    if (g->n_device_ids != total)
+        return fail(d, PL_FRAME_E_INVALID,
+                    "group_send.device_ids: not the sum of device_counts entries");
+    if (total > PL_WIRE_MAX_GROUP_RECIPIENT_DEVICES)
+        return fail(d, PL_FRAME_E_TOO_MANY, "group_send.device_ids: more than 10000");
+    if (g->identity_keys.len != total * PL_PUBKEY_BYTES)
+        return fail(d, PL_FRAME_E_FIELD_SIZE,
+                    "group_send.identity_keys: must be 33 bytes per device id");
+    /* Duplicate ids within one account; the lists are at most 6 long. */
+    for (size_t i = 0, at = 0; i < g->n_usernames; at += g->device_counts[i], i++)
+        for (size_t j = at; j < at + g->device_counts[i]; j++)
+            for (size_t k = at; k < j; k++)
+                if (g->device_ids[j] == g->device_ids[k])
+                    return fail(d, PL_FRAME_E_INVALID,
+                                "group_send.device_ids: listed twice for one account");
+    return PL_FRAME_OK;
+}
+
 /* A link blob: 1..PL_WIRE_LINK_MAX_BLOB_BYTES bytes. */
 static int check_link_blob(pl_frame_diag *d, ProtobufCBinaryData b, const char *missing,
                            const char *size)
@@ -569,6 +612,9 @@ static int check_request_body(pl_frame_diag *d, const Parley__Request *q)
     case PARLEY__REQUEST__BODY_SEND:
         NEED(d, q->send, "send: missing");
         return check_send(d, q->send);
+    case PARLEY__REQUEST__BODY_GROUP_SEND:
+        NEED(d, q->group_send, "group_send: missing");
+        return check_group_send(d, q->group_send);
     case PARLEY__REQUEST__BODY_ACK:
         NEED(d, q->ack, "ack: missing");
         TRY(check_count(d, q->ack->n_seqs, 1, PL_WIRE_MAX_ACKS, "ack.seqs: none",
@@ -663,6 +709,9 @@ int pl_frame_validate_client(const Parley__ClientFrame *f, pl_frame_diag *diag)
 static int check_status(pl_frame_diag *d, const Parley__Status *s)
 {
     NEED(d, s, "status: missing");
+    /* A Send names two accounts, a GroupSend at most PL_WIRE_MAX_GROUP_MISMATCHED. */
+    TRY(check_count(d, s->n_mismatched, 0, PL_WIRE_MAX_GROUP_MISMATCHED, "",
+                    "status.mismatched: more than 64 accounts"));
     for (size_t i = 0; i < s->n_mismatched; i++)
         NEED(d, s->mismatched[i], "status.mismatched[]: missing");
     return PL_FRAME_OK;

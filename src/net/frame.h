@@ -37,6 +37,11 @@
 #define PL_WIRE_MAX_DEVICES 6u /* devices per account */
 /* A Send carries one ciphertext per recipient device and one per other sender device. */
 #define PL_WIRE_MAX_SEND_CIPHERTEXTS (2u * PL_WIRE_MAX_DEVICES - 1u)
+/* GroupSend (§31): the hard bound on addressed devices (a server's configured
+ * max_group_recipient_devices lies at or below it), and on accounts named in one
+ * MismatchedDevices refusal of a GroupSend, so that the refusal decodes within the budget. */
+#define PL_WIRE_MAX_GROUP_RECIPIENT_DEVICES 10000u
+#define PL_WIRE_MAX_GROUP_MISMATCHED 64u
 #define PL_WIRE_MAX_ONETIME_PREKEYS_PER_UPLOAD 100u
 #define PL_WIRE_MAX_ACKS 256u
 /* Device linking (LinkPut / LinkGet): the rendezvous id, the two slots, a sealed blob. */

@@ -90,6 +90,8 @@ static const struct key keys[] = {
     {"mailbox", "commit_max_batch", K_U32, F(mailbox.commit_max_batch), 1, 65536},
     {"mailbox", "commit_max_delay", K_MS, F(mailbox.commit_max_delay_ms), 0, 1 * SEC},
     {"mailbox", "expire_interval", K_MS, F(mailbox.expire_interval_ms), 1 * SEC, 1 * HOUR},
+    {"limits", "max_group_recipient_devices", K_U32, F(limits.max_group_recipient_devices), 1,
+     PL_WIRE_MAX_GROUP_RECIPIENT_DEVICES},
     {"kt", "name", K_KT_NAME, F(kt.name), 0, 0},
     {"kt", "witnesses", K_WITNESS, F(kt.n_witnesses), 0, 0},
     {"kt", "quorum", K_QUORUM, F(kt.quorum), 0, PL_CONFIG_KT_MAX_WITNESSES},
@@ -101,8 +103,8 @@ static const struct key keys[] = {
 
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"server",  "tls",     "admin", "accounts",
-                                       "prekeys", "mailbox", "kt"};
+static const char *const sections[] = {"server",  "tls",     "admin",  "accounts",
+                                       "prekeys", "mailbox", "limits", "kt"};
 
 /* ---- errors ------------------------------------------------------------------------- */
 
@@ -638,6 +640,7 @@ void pl_config_defaults(pl_config *cfg)
     cfg->mailbox.commit_max_batch = PL_CONFIG_DEFAULT_COMMIT_MAX_BATCH;
     cfg->mailbox.commit_max_delay_ms = PL_CONFIG_DEFAULT_COMMIT_MAX_DELAY_MS;
     cfg->mailbox.expire_interval_ms = PL_CONFIG_DEFAULT_EXPIRE_INTERVAL_MS;
+    cfg->limits.max_group_recipient_devices = PL_CONFIG_DEFAULT_MAX_GROUP_RECIPIENT_DEVICES;
     cfg->server.write_timeout_ms = PL_CONFIG_DEFAULT_WRITE_TIMEOUT_MS;
     copy_str(cfg->kt.name, sizeof cfg->kt.name, PL_CONFIG_DEFAULT_KT_NAME);
     cfg->kt.quorum = PL_CONFIG_KT_QUORUM_ALL;

@@ -69,6 +69,8 @@
 #define PL_CONFIG_DEFAULT_COMMIT_MAX_BATCH 256u
 #define PL_CONFIG_DEFAULT_COMMIT_MAX_DELAY_MS 2u
 #define PL_CONFIG_DEFAULT_EXPIRE_INTERVAL_MS (60u * 1000u)
+/* GroupSend (PROTOCOL.md §31): room for a group of 1,000 members with 6 devices each. */
+#define PL_CONFIG_DEFAULT_MAX_GROUP_RECIPIENT_DEVICES 6000u
 /* Key transparency (PROTOCOL.md §24, docs/SERVER.md). */
 #define PL_CONFIG_DEFAULT_KT_NAME "localhost"
 #define PL_CONFIG_DEFAULT_KT_BATCH_INTERVAL_MS 1000u
@@ -140,6 +142,9 @@ typedef struct pl_config {
         uint64_t commit_max_delay_ms; /* ... and the longest wait for more */
         uint64_t expire_interval_ms;  /* how often retention runs */
     } mailbox;
+    struct {
+        uint32_t max_group_recipient_devices; /* devices addressed by one GroupSend */
+    } limits;
     struct {
         char name[PL_CONFIG_KT_NAME_MAX + 1]; /* the origin's first part */
         /* Witnesses' cosignature/v1 keys, as written and parsed. `witnesses` may be given on

@@ -45,6 +45,7 @@ static const route_entry routes[] = {
     [PARLEY__REQUEST__BODY_KT_AUDIT] = {pl_handle_kt_audit, 0},
     [PARLEY__REQUEST__BODY_KT_COSIGN] = {pl_handle_kt_cosign, 0},
     [PARLEY__REQUEST__BODY_KT_WATCH] = {pl_handle_kt_watch, 0},
+    [PARLEY__REQUEST__BODY_GROUP_SEND] = {pl_handle_group_send, 1},
 };
 
 /* ---- Requests through the store worker ----------------------------------------------------- */
@@ -206,6 +207,7 @@ static void answer_hello(pl_conn *c, const Parley__Hello *h)
     limits.max_acks_per_request = PL_WIRE_MAX_ACKS;
     limits.max_frames_per_second = cfg->server.frames_per_second;
     limits.max_username_bytes = PL_USERNAME_MAX;
+    limits.max_group_recipient_devices = cfg->limits.max_group_recipient_devices;
     reply.version = PL_WIRE_VERSION_MAX;
     reply.limits = &limits;
     reply.server = SERVER_NAME;

@@ -37,6 +37,7 @@ typedef struct page_env {
     uint8_t cmid[PL_STORE_CLIENT_MESSAGE_ID_BYTES];
     uint8_t *ciphertext;
     size_t ciphertext_len;
+    int group;
 } page_env;
 
 typedef struct fetch_page {
@@ -71,6 +72,7 @@ static int page_collect(void *ctx, const pl_store_envelope *e)
     snprintf(pe->sender, sizeof pe->sender, "%s", e->sender);
     pe->sender_device = e->sender_device;
     pe->server_ts_ms = e->server_ts_ms;
+    pe->group = e->group;
     if (e->client_message_id)
         memcpy(pe->cmid, e->client_message_id, sizeof pe->cmid);
     p->bytes += e->ciphertext_len;
@@ -127,6 +129,7 @@ static void page_done(pl_job *job)
             env.ciphertext.len = pe->ciphertext_len;
             env.client_message_id.data = pe->cmid;
             env.client_message_id.len = sizeof pe->cmid;
+            env.group = pe->group;
             push_envelope(c, &env);
         }
         free(pe->ciphertext);

@@ -6,6 +6,7 @@
  *   handle_auth.c      AuthChallengeRequest, AuthProof
  *   handle_prekeys.c   UploadSignedPrekey, UploadOnetimePrekeys, FetchBundles, PrekeyStatus
  *   handle_send.c      Send (device-set check, deduplication, durable append, live push)
+ *   handle_group_send.c GroupSend (one ciphertext fanned out to every addressed device)
  *   handle_mailbox.c   Ack, and pushing a device's mailbox (backlog after auth, resume)
  *   handle_link.c      LinkPut, LinkGet (the device-link rendezvous, in memory, no store)
  *   handle_kt.c        KtConfigGet, KtCheckpointGet, KtLookup, KtAuditGet, KtCosign, KtWatch,
@@ -100,6 +101,7 @@ void pl_handle_upload_onetime_prekeys(pl_conn *, pl_reply *, Parley__ClientFrame
 void pl_handle_fetch_bundles(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
 void pl_handle_prekey_status(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
 void pl_handle_send(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
+void pl_handle_group_send(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
 void pl_handle_ack(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
 void pl_handle_ping(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);
 void pl_handle_link_put(pl_conn *, pl_reply *, Parley__ClientFrame *, size_t);

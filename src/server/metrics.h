@@ -41,6 +41,8 @@
        "Envelopes refused because the recipient's mailbox was full.")                              \
     XX(SENDS_DEDUPLICATED, "parleyd_sends_deduplicated_total",                                     \
        "Sends recognised as repeats and not stored again.")                                        \
+    XX(GROUP_SENDS, "parleyd_group_sends_total",                                                   \
+       "GroupSends stored: one ciphertext fanned out to many devices.")                            \
     XX(ACCOUNTS_REGISTERED, "parleyd_accounts_registered_total", "Accounts registered.")           \
     XX(DEVICES_ADDED, "parleyd_devices_added_total", "Devices added to an account.")               \
     XX(DEVICES_REMOVED, "parleyd_devices_removed_total", "Devices removed from an account.")       \

@@ -153,6 +153,7 @@ typedef struct pl_store_envelope {
     /* PL_STORE_CLIENT_MESSAGE_ID_BYTES bytes, the sender's id for the message; NULL on
      * append stores 16 zero bytes. Fetch always sets it. */
     const uint8_t *client_message_id;
+    int group; /* 1: stored by a GroupSend (PROTOCOL.md §31); kept and fetched as given */
 } pl_store_envelope;
 
 /* ---- Key transparency records (PROTOCOL.md §23-§24) ---------------------------------------- */

@@ -69,6 +69,20 @@ static int reserve_seq(pl__sq *s, int64_t ref, uint64_t *seq)
     return PL_STORE_OK;
 }
 
+/*
+ * The group flag rides in envelopes.sender_device, above the 32 bits of the device id: the
+ * schema (v3) has no column for it and only a schema migration may add one (the next,
+ * v4, is another change's). A device id is a u32, so bit 32 never belongs to it; every
+ * reader masks it off (fetch below); expiry, acks and removal never read the column.
+ * Replace with a column of its own at the next migration.
+ */
+#define GROUP_FLAG_BIT ((sqlite3_int64)1 << 32)
+
+static sqlite3_int64 stored_sender_device(const pl_store_envelope *e)
+{
+    return (sqlite3_int64)e->sender_device | (e->group ? GROUP_FLAG_BIT : 0);
+}
+
 static int insert_envelope(pl__sq *s, int64_t ref, uint64_t seq, const pl_store_envelope *e)
 {
     sqlite3_stmt *st;
@@ -79,7 +93,7 @@ static int insert_envelope(pl__sq *s, int64_t ref, uint64_t seq, const pl_store_
     if ((rc = sqlite3_bind_int64(st, 1, ref)) != SQLITE_OK ||
         (rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)seq)) != SQLITE_OK ||
         (rc = sqlite3_bind_text(st, 3, e->sender, -1, SQLITE_STATIC)) != SQLITE_OK ||
-        (rc = sqlite3_bind_int64(st, 4, e->sender_device)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 4, stored_sender_device(e))) != SQLITE_OK ||
         (rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)e->server_ts_ms)) != SQLITE_OK ||
         (rc = bind_bytes(st, 6, e->ciphertext, e->ciphertext_len)) != SQLITE_OK ||
         (rc =
@@ -187,7 +201,8 @@ int pl__sq_mailbox_fetch(pl_store *store, const char *username, uint32_t device_
         e.recipient_device = device_id;
         e.seq = (uint64_t)sqlite3_column_int64(st, 0);
         e.sender = (const char *)sender;
-        e.sender_device = (uint32_t)sqlite3_column_int64(st, 2);
+        e.sender_device = (uint32_t)(sqlite3_column_int64(st, 2) & 0xffffffff);
+        e.group = (sqlite3_column_int64(st, 2) & GROUP_FLAG_BIT) != 0;
         e.server_ts_ms = (uint64_t)sqlite3_column_int64(st, 3);
         e.ciphertext = ct ? ct : (const void *)"";
         e.ciphertext_len = (size_t)ct_len;
