@@ -775,6 +775,8 @@ static void gen_content(void)
     write_seed(t, "edit-receipt-unknown-kind", buf, receipt_content(buf, 3, 1, 16));
     write_seed(t, "edit-receipt-short-id", buf, receipt_content(buf, 2, 1, 15));
     write_seed(t, "edit-receipt-no-ids", buf, receipt_content(buf, 1, 0, 16));
+}
+
 /* Writes selector || in (the input of the targets that take a selector byte). */
 static void write_selected(const char *target, const char *name, uint8_t selector,
                            const uint8_t *in, size_t len)

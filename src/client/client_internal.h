@@ -145,10 +145,11 @@ int cl_next_state(pl_client *c, const uint8_t *add_record, uint32_t remove_id,
                   uint8_t out[PL_ACCOUNT_STATE_MAX_BYTES], size_t *len);
 
 /* Sends one Content to every verified device of `to` and our other devices (client_send.c):
- * a text message (receipt NULL), stored in the history, or a receipt, not stored. id_out
- * (may be NULL for a receipt) gets the Content's id. */
+ * a text message (control NULL), stored in the history, or a control message, not stored:
+ * control's receipt, group_update and group_sender_key are sent. id_out (may be NULL for a
+ * control message) gets the Content's id. */
 int cl_send_content(pl_client *c, const char *to, const char *text, size_t text_len,
-                    const Parley__Receipt *receipt, char id_out[33]);
+                    const Parley__Content *control, char id_out[33]);
 
 /* Receipts (client_receipt.c). Inside the transaction of a received envelope: applies a
  * received receipt from `sender` (ours: a copy another of our devices sent, to sent_to).

@@ -154,6 +154,7 @@ static int raise_received(pl_client *c, const char *peer, uint8_t (*ids)[16], si
 static int send_receipt(pl_client *c, const char *peer, uint8_t (*ids)[16], size_t n, int status)
 {
     Parley__Receipt rc = PARLEY__RECEIPT__INIT;
+    Parley__Content control = PARLEY__CONTENT__INIT;
     ProtobufCBinaryData *bin;
     int r;
 
@@ -170,7 +171,8 @@ static int send_receipt(pl_client *c, const char *peer, uint8_t (*ids)[16], size
                                                   : PARLEY__RECEIPT__KIND__DELIVERED;
         rc.n_message_ids = n;
         rc.message_ids = bin;
-        r = cl_send_content(c, peer, "", 0, &rc, NULL);
+        control.receipt = &rc;
+        r = cl_send_content(c, peer, "", 0, &control, NULL);
         free(bin);
         if (r != PL_CLIENT_OK)
             return r;

@@ -165,7 +165,7 @@ static int add_targets(pl_client *c, send_state *st, const char *user, const cl_
 
 /* Encodes a Content padded to a multiple of PAD_TO bytes into *out (malloc'd). */
 static int encode_content(const uint8_t id[16], uint64_t sent_at, const char *text, size_t len,
-                          const Parley__Receipt *receipt, const char *sent_to, uint8_t **out,
+                          const Parley__Content *control, const char *sent_to, uint8_t **out,
                           size_t *out_len)
 {
     static const uint8_t zeros[PAD_TO + 8];
@@ -183,7 +183,11 @@ static int encode_content(const uint8_t id[16], uint64_t sent_at, const char *te
     ct.sent_at_ms = sent_at;
     ct.text = copy;
     ct.sent_to = (char *)(sent_to ? sent_to : "");
-    ct.receipt = (Parley__Receipt *)receipt;
+    if (control) {
+        ct.receipt = control->receipt;
+        ct.group_update = control->group_update;
+        ct.group_sender_key = control->group_sender_key;
+    }
     for (size_t pad = 0; pad < sizeof zeros; pad++) {
         ct.padding.data = (uint8_t *)zeros;
         ct.padding.len = pad;
@@ -199,14 +203,14 @@ static int encode_content(const uint8_t id[16], uint64_t sent_at, const char *te
 }
 
 static int encrypt_all(pl_client *c, send_state *st, const uint8_t id[16], uint64_t sent_at,
-                       const char *text, size_t len, const Parley__Receipt *receipt)
+                       const char *text, size_t len, const Parley__Content *control)
 {
     uint8_t *for_them = NULL, *for_us = NULL;
     size_t them_len = 0, us_len = 0;
     int r = PL_CLIENT_OK;
 
-    if (encode_content(id, sent_at, text, len, receipt, NULL, &for_them, &them_len) != 0 ||
-        encode_content(id, sent_at, text, len, receipt, st->to, &for_us, &us_len) != 0) {
+    if (encode_content(id, sent_at, text, len, control, NULL, &for_them, &them_len) != 0 ||
+        encode_content(id, sent_at, text, len, control, st->to, &for_us, &us_len) != 0) {
         r = cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
         goto out;
     }
@@ -345,7 +349,7 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
 }
 
 int cl_send_content(pl_client *c, const char *to, const char *text, size_t text_len,
-                    const Parley__Receipt *receipt, char id_out[33])
+                    const Parley__Content *control, char id_out[33])
 {
     send_state st;
     cl_device_list theirs, ours;
@@ -429,7 +433,7 @@ int cl_send_content(pl_client *c, const char *to, const char *text, size_t text_
 
             if (st.n == 0)
                 break; /* a note to self with no other device: history only */
-            if ((r = encrypt_all(c, &st, id, sent_at, text, text_len, receipt)) != PL_CLIENT_OK ||
+            if ((r = encrypt_all(c, &st, id, sent_at, text, text_len, control)) != PL_CLIENT_OK ||
                 (r = save_sessions(c, &st)) != PL_CLIENT_OK)
                 goto out;
             if ((r = send_once(c, &st, id, &mm)) != 1)
@@ -473,7 +477,7 @@ int cl_send_content(pl_client *c, const char *to, const char *text, size_t text_
                         "the device lists kept changing while sending to %s; try again", st.to);
         }
     }
-    if (r != PL_CLIENT_OK || receipt) /* a receipt is not a message of the history */
+    if (r != PL_CLIENT_OK || control) /* a receipt or group control is not in the history */
         goto out;
     memset(&m, 0, sizeof m);
     memcpy(m.id, id, sizeof id);

@@ -196,6 +196,25 @@ int pl_cstore_receipt_get(pl_cstore *s, const char *peer, int kind, const uint8_
 int pl_cstore_receipt_below(pl_cstore *s, const char *peer, int status, uint8_t (*ids)[16],
                             size_t max, size_t *n);
 
+/* ---- Groups (cstore_group.c; PROTOCOL.md §32): the local name of each group this device is
+ * or was in. Its state and keys are secrets ("g<local>/state", "g<local>/own",
+ * "g<local>/rx/<username>/<device id>"). */
+#define PL_CSTORE_GROUP_NAME_MAX 31
+typedef struct pl_cstore_group {
+    int64_t local; /* the row number, used in the secrets' names */
+    uint8_t group_id[16];
+    char name[PL_CSTORE_GROUP_NAME_MAX + 1];
+    int active; /* 0 once we left or were removed */
+} pl_cstore_group;
+
+/* Adds a group (active); g->local is set. _E_EXISTS if the id or the name is taken. */
+int pl_cstore_group_add(pl_cstore *s, pl_cstore_group *g);
+/* _E_NOT_FOUND when there is none. */
+int pl_cstore_group_by_name(pl_cstore *s, const char *name, pl_cstore_group *out);
+int pl_cstore_group_by_id(pl_cstore *s, const uint8_t group_id[16], pl_cstore_group *out);
+int pl_cstore_group_set_active(pl_cstore *s, int64_t local, int active);
+int pl_cstore_group_list(pl_cstore *s, int (*cb)(void *ctx, const pl_cstore_group *g), void *ctx);
+
 /* ---- Key transparency (cstore_kt.c; docs/CLIENT.md, PROTOCOL.md §21, §25). Public data,
  * stored plain; the caller verifies what it loads (signatures, proofs) as hostile input. */
 

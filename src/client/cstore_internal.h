@@ -175,7 +175,13 @@ int pl__cstore_key_load(const char *home, const char *passphrase, uint8_t key[PL
     XX(RECEIPT_BELOW, "SELECT m.msg_id FROM messages m WHERE m.peer = ?1 AND m.kind = 0"           \
                       " AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.peer = m.peer"            \
                       " AND r.kind = 0 AND r.msg_id = m.msg_id AND r.status >= ?2)"                \
-                      " ORDER BY m.id LIMIT ?3")
+                      " ORDER BY m.id LIMIT ?3")                                                   \
+    /* Groups (cstore_group.c). */                                                                 \
+    XX(GROUP_ADD, "INSERT INTO groups(group_id, name, active) VALUES (?1, ?2, 1)")                 \
+    XX(GROUP_BY_NAME, "SELECT id, group_id, name, active FROM groups WHERE name = ?1")             \
+    XX(GROUP_BY_ID, "SELECT id, group_id, name, active FROM groups WHERE group_id = ?1")           \
+    XX(GROUP_SET_ACTIVE, "UPDATE groups SET active = ?2 WHERE id = ?1")                            \
+    XX(GROUP_LIST, "SELECT id, group_id, name, active FROM groups ORDER BY name")
 
 enum pl__cs_stmt_id {
 #define PL__CS_STMT_ENUM(id, sql) PL__CS_##id,

@@ -123,7 +123,7 @@ static void version_2_store_is_migrated(void **state)
     add_message(f, "bob", PL_CSTORE_MSG_OUT, 2);
     pl_cstore_close(f->s);
     f->s = NULL;
-    cs_raw_exec(f, "DROP TABLE receipts; UPDATE schema_version SET version = 2");
+    cs_raw_exec(f, "DROP TABLE groups; DROP TABLE receipts; UPDATE schema_version SET version = 2");
     cs_reopen(f);
     memset(id, 2, sizeof id);
     RC(pl_cstore_receipt_get(f->s, "bob", PL_CSTORE_MSG_OUT, id, &st), PL_CSTORE_OK);
