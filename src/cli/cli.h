@@ -158,6 +158,8 @@ int cmd_listen(cli_ctx *ctx, int argc, char **argv);
 int cmd_history(cli_ctx *ctx, int argc, char **argv);
 int cmd_read(cli_ctx *ctx, int argc, char **argv);
 int cmd_config(cli_ctx *ctx, int argc, char **argv);
+int cmd_group(cli_ctx *ctx, int argc, char **argv);
+int cmd_groups(cli_ctx *ctx, int argc, char **argv);
 int cmd_contacts(cli_ctx *ctx, int argc, char **argv);
 int cmd_whoami(cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(cli_ctx *ctx, int argc, char **argv);

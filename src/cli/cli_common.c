@@ -453,6 +453,10 @@ void cli_print_message(const cli_ctx *ctx, const pl_client_message *m)
                m->outgoing ? "true" : "false", received, m->notice ? "true" : "false");
         if (m->outgoing)
             printf(",\"status\":\"%s\"", pl_client_status_name(m->status));
+        if (m->group[0]) {
+            fputs(",\"group\":", stdout);
+            cli_put_json_string(stdout, m->group, strlen(m->group));
+        }
         fputs("}\n", stdout);
     } else {
         cli_format_local(m->sent_at_ms, when);
@@ -471,6 +475,11 @@ void cli_print_message(const cli_ctx *ctx, const pl_client_message *m)
         } else {
             cli_put_text(stdout, m->from, strlen(m->from), 0);
             printf("/%lu: ", (unsigned long)m->device);
+        }
+        if (m->group[0] && !m->notice) {
+            fputs("[#", stdout);
+            cli_put_text(stdout, m->group, strlen(m->group), 0);
+            fputs("] ", stdout);
         }
         cli_put_text(stdout, m->text ? m->text : "", m->text ? m->text_len : 0, 1);
         fputc('\n', stdout);

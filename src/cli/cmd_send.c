@@ -78,15 +78,25 @@ int cmd_send(cli_ctx *ctx, int argc, char **argv)
     size_t text_len = 0;
     char id[33];
     char what[64];
-    int code, r = CLI_EXIT_USAGE;
+    const char *group = NULL;
+    int code, r = CLI_EXIT_USAGE, first;
 
-    if (cli_parse_plain(ctx, "send", argc, argv, 2, -1, &r) != 0)
+    /* `send --group NAME TEXT...`: taken out before the common options (groups.c, §32). */
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--group") == 0) {
+            group = argv[i + 1];
+            memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 1) * sizeof *argv);
+            argc -= 2;
+            break;
+        }
+    if (cli_parse_plain(ctx, "send", argc, argv, group ? 1 : 2, -1, &r) != 0)
         goto out;
-    to = argv[optind];
-    if (argc - optind == 2 && strcmp(argv[optind + 1], "-") == 0) {
+    to = group ? group : argv[optind];
+    first = group ? optind : optind + 1;
+    if (argc - first == 1 && strcmp(argv[first], "-") == 0) {
         if ((r = read_stdin(&text, &text_len)) != CLI_EXIT_OK)
             goto out;
-    } else if (!(text = join_words(argc, argv, optind + 1, &text_len))) {
+    } else if (!(text = join_words(argc, argv, first, &text_len))) {
         fputs("parley: send: out of memory\n", stderr);
         r = CLI_EXIT_FAIL;
         goto out;
@@ -98,7 +108,9 @@ int cmd_send(cli_ctx *ctx, int argc, char **argv)
     if ((r = cli_open(ctx, "send", 0, 0, &c)) != CLI_EXIT_OK)
         goto out;
     memset(id, 0, sizeof id);
-    if ((code = pl_client_send(c, to, text, text_len, id)) != PL_CLIENT_OK) {
+    code = group ? pl_client_group_send(c, group, text, text_len, id)
+                 : pl_client_send(c, to, text, text_len, id);
+    if (code != PL_CLIENT_OK) {
         snprintf(what, sizeof what, "send to %.32s", to);
         r = cli_fail(what, code, c, NULL);
         goto out;
@@ -107,7 +119,7 @@ int cmd_send(cli_ctx *ctx, int argc, char **argv)
     if (ctx->json) {
         fputs("{\"id\":", stdout);
         cli_put_json_string(stdout, id, strlen(id));
-        fputs(",\"to\":", stdout);
+        fputs(group ? ",\"group\":" : ",\"to\":", stdout);
         cli_put_json_string(stdout, to, strlen(to));
         fputs(",\"sent\":true}\n", stdout);
     } else {

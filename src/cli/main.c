@@ -54,6 +54,7 @@ static const cli_command commands[] = {
     {"send", cmd_send, "send a message",
      "usage: parley send USER TEXT...\n"
      "       parley send USER -\n"
+     "       parley send --group NAME TEXT...   (or -): one ciphertext to every member device\n"
      "\n"
      "Encrypts the words of TEXT (joined by spaces), or standard input when TEXT is '-' (at\n"
      "most 96 KiB, one trailing newline dropped), to every device of USER and to this\n"
@@ -73,6 +74,20 @@ static const cli_command commands[] = {
      "\n"
      "Prints messages as they arrive, reconnecting with backoff when the connection drops.\n"
      "Ctrl-C (SIGINT) or SIGTERM stops it (exit status 0).\n"},
+    {"group", cmd_group, "create and change groups",
+     "usage: parley group create NAME USER...\n"
+     "       parley group add|remove NAME USER\n"
+     "       parley group leave NAME\n"
+     "       parley group info NAME\n"
+     "\n"
+     "A group is state its members hold: each change is signed by the device that makes it and\n"
+     "checked by every member, and every member's devices must be those the key-transparency\n"
+     "log shows for that member. Removing a member rotates every sender key. NAME: 1 to 31 of\n"
+     "A-Z a-z 0-9 . _ -.\n"},
+    {"groups", cmd_groups, "list the groups of this device",
+     "usage: parley groups\n"
+     "\n"
+     "Lists the groups this device is or was in: name, members, epoch.\n"},
     {"read", cmd_read, "mark a user's messages read (and send a read receipt)",
      "usage: parley read USER\n"
      "\n"

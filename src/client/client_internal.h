@@ -151,6 +151,17 @@ int cl_next_state(pl_client *c, const uint8_t *add_record, uint32_t remove_id,
 int cl_send_content(pl_client *c, const char *to, const char *text, size_t text_len,
                     const Parley__Content *control, char id_out[33]);
 
+/* Groups (client_group.c). A group control Content (group_update / group_sender_key) from
+ * sender's device, after its envelope was committed: applied, and answered (our sender key
+ * distributed) as §32 says. Failures are notices. */
+void cl_group_control(pl_client *c, const char *sender, uint32_t sender_device,
+                      const Parley__Content *ct);
+/* An envelope with `group` set: decrypted with the sender's sender key, checked against the
+ * group state, stored, shown (cb), with its seq recorded as seen. Returns PL_CLIENT_OK (also
+ * for an unreadable one: a notice) or a store error; *stop is set when cb asks to stop. */
+int cl_group_receive(pl_client *c, const Parley__Envelope *env, pl_client_message_cb cb, void *ctx,
+                     int *stop);
+
 /* Receipts (client_receipt.c). Inside the transaction of a received envelope: applies a
  * received receipt from `sender` (ours: a copy another of our devices sent, to sent_to).
  * Returns 1 if it should be reported (cl_receipt_report after the commit), 0, or an error. */

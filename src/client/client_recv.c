@@ -280,6 +280,14 @@ static int handle_envelope(pl_client *c, recv_state *rs, const Parley__Envelope 
         return queue_ack(c, rs, env->seq);
     if (r < 0)
         return cl_store_fail(c, r, "reading processed messages");
+    if (env->group) { /* a sender-key message (client_group_msg.c) */
+        int stop = 0;
+
+        r = cl_group_receive(c, env, rs->cb, rs->ctx, &stop);
+        rs->stop |= stop;
+        rs->shown++;
+        return r == PL_CLIENT_OK ? queue_ack(c, rs, env->seq) : r;
+    }
     if (!(pt = malloc(cap)))
         return cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
     why = decrypt(c, env, &session, &used_otk, pt, cap, &pt_len);
@@ -330,8 +338,12 @@ static int handle_envelope(pl_client *c, recv_state *rs, const Parley__Envelope 
         r = pl_cstore_seen_add(c->store, env->seq);
     fresh = 0;
     if (r == PL_CSTORE_OK) {
-        fresh =
-            content->receipt ? cl_receipt_apply(c, env->sender, content) : cl_store_message(c, &m);
+        if (content->receipt)
+            fresh = cl_receipt_apply(c, env->sender, content);
+        else if (content->group_update || content->group_sender_key)
+            fresh = 1; /* applied after the commit (it may look members up) */
+        else
+            fresh = cl_store_message(c, &m);
         r = fresh < 0 ? PL_CSTORE_E_IO : PL_CSTORE_OK;
     }
     if (r == PL_CSTORE_OK)
@@ -344,6 +356,8 @@ static int handle_envelope(pl_client *c, recv_state *rs, const Parley__Envelope 
     crash_point();
     if (fresh && content->receipt) {
         cl_receipt_report(c, env->sender, env->sender_device, content);
+    } else if (fresh && (content->group_update || content->group_sender_key)) {
+        cl_group_control(c, env->sender, env->sender_device, content);
     } else if (fresh) {
         if (m.kind == PL_CSTORE_MSG_IN)
             cl_receipt_queue(c, m.peer, m.id); /* a receipt for a message, never for a receipt */
