@@ -492,14 +492,11 @@ int pl_client_group_add(pl_client *c, const char *name, const char *user_in)
     body.n_members = 1;
     if ((r = make_change(c, &g, st, &body, &next, &applied, &change, &change_len)) != PL_CLIENT_OK)
         goto out;
-    /* The new member gets the change with the state it applies to, the others the change;
-     * then the new member gets our current chain (it may read from now on). */
-    if ((r = send_update(c, user, g.group_id, change, change_len, prev, prev_len)) !=
-            PL_CLIENT_OK ||
-        (r = send_update_to_all(c, st, g.group_id, change, change_len, NULL)) != PL_CLIENT_OK)
-        goto out;
-    if ((r = cl_group_load_own(c, &g, &key)) == PL_CLIENT_OK)
-        r = send_key(c, user, key);
+    /* The new member gets the change with the state it applies to, the others the change.
+     * Our chain goes to the new member when its own chain reaches us (store_key): it starts
+     * the pairwise sessions, so that two devices never start one with each other at once. */
+    if ((r = send_update(c, user, g.group_id, change, change_len, prev, prev_len)) == PL_CLIENT_OK)
+        r = send_update_to_all(c, st, g.group_id, change, change_len, NULL);
 out:
     free(change);
     free(prev);
@@ -700,13 +697,6 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
         if (new_own_key(c, &g, &key) == PL_CLIENT_OK && send_key_to_all(c, next, key) == 0)
             goto out;
         group_notice(c, sender, "could not rotate our group key: %s", c->err);
-    } else if (applied.kind == PL_GROUP_CHANGE_ADD &&
-               cl_group_load_own(c, &g, &key) == PL_CLIENT_OK) {
-        char subject[CL_USERNAME_MAX + 1];
-
-        member_name(&applied.subject, subject);
-        if (send_key(c, subject, key) != PL_CLIENT_OK)
-            group_notice(c, sender, "could not send our group key: %s", c->err);
     }
 out:
     pl_group_state_free(base);
@@ -718,10 +708,13 @@ static void store_key(pl_client *c, const char *sender, uint32_t sender_device,
                       const Parley__GroupSenderKey *sk)
 {
     pl_sender_key_receiver *rx = NULL;
+    pl_sender_key *own = NULL;
     pl_sender_key_info info;
+    pl_cstore_group g;
     char name[64];
     uint8_t *buf = NULL;
-    size_t cap, len = 0;
+    size_t cap = 0, len = 0;
+    int first;
 
     if (pl_sender_key_receiver_create(&rx, sk->distribution.data, sk->distribution.len) != PL_OK) {
         group_notice(c, sender, "a group key it sent was malformed: ignored");
@@ -735,11 +728,27 @@ static void store_key(pl_client *c, const char *sender, uint32_t sender_device,
         goto out;
     }
     cap = pl_sender_key_receiver_saved_size(rx);
-    if ((buf = malloc(cap)) && pl_sender_key_receiver_save(rx, buf, cap, &len) == PL_OK) {
-        rx_name(name, info.group_id, sender, sender_device);
-        if (pl_cstore_secret_put(c->store, name, buf, len) != PL_CSTORE_OK)
-            group_notice(c, sender, "could not save a group key: %s",
-                         pl_cstore_last_error(c->store));
+    rx_name(name, info.group_id, sender, sender_device);
+    {
+        uint8_t *old = NULL;
+        size_t old_len = 0;
+
+        first = pl_cstore_secret_get(c->store, name, &old, &old_len) == PL_CSTORE_E_NOT_FOUND;
+        pl_cstore_free_secret(old, old_len);
+    }
+    if ((buf = malloc(cap)) && pl_sender_key_receiver_save(rx, buf, cap, &len) == PL_OK &&
+        pl_cstore_secret_put(c->store, name, buf, len) != PL_CSTORE_OK) {
+        group_notice(c, sender, "could not save a group key: %s", pl_cstore_last_error(c->store));
+        goto out;
+    }
+    /* The first chain of a device of another member: answer with ours (a new member, or one
+     * that joined while we did), over the session its message just started. */
+    if (first && strcmp(sender, c->username) != 0 &&
+        pl_cstore_group_by_id(c->store, info.group_id, &g) == PL_CSTORE_OK && g.active &&
+        cl_group_load_own(c, &g, &own) == PL_CLIENT_OK) {
+        if (send_key(c, sender, own) != PL_CLIENT_OK)
+            group_notice(c, sender, "could not send our group key: %s", c->err);
+        pl_sender_key_free(own);
     }
 out:
     if (buf)
