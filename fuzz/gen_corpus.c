@@ -765,6 +765,31 @@ static size_t receipt_content(uint8_t *out, uint8_t kind, size_t n_ids, uint8_t 
     return n;
 }
 
+/* Content {1: id, F: {1: 40 bytes, 3: group id of id_len bytes}}: F = 100 (group_update,
+ * key byte 0xa2) or 101 (group_sender_key, 0xaa: its field 3 is then unknown, field 1 the
+ * distribution). */
+static size_t group_content(uint8_t *out, uint8_t key, uint8_t id_len)
+{
+    size_t n = 0;
+
+    out[n++] = 0x0a;
+    out[n++] = 16;
+    memset(out + n, 0x11, 16);
+    n += 16;
+    out[n++] = key; /* (100 << 3 | 2) = 0x322, (101 << 3 | 2) = 0x32a: varint a2 06 / aa 06 */
+    out[n++] = 0x06;
+    out[n++] = (uint8_t)(2 + 40 + 2 + id_len);
+    out[n++] = 0x0a;
+    out[n++] = 40;
+    memset(out + n, 0x33, 40);
+    n += 40;
+    out[n++] = 0x1a;
+    out[n++] = id_len;
+    memset(out + n, 0x44, id_len);
+    n += id_len;
+    return n;
+}
+
 static void gen_content(void)
 {
     const char *t = "content";
@@ -775,6 +800,9 @@ static void gen_content(void)
     write_seed(t, "edit-receipt-unknown-kind", buf, receipt_content(buf, 3, 1, 16));
     write_seed(t, "edit-receipt-short-id", buf, receipt_content(buf, 2, 1, 15));
     write_seed(t, "edit-receipt-no-ids", buf, receipt_content(buf, 1, 0, 16));
+    write_seed(t, "genuine-group-update", buf, group_content(buf, 0xa2, 16));
+    write_seed(t, "genuine-group-sender-key", buf, group_content(buf, 0xaa, 16));
+    write_seed(t, "edit-group-update-short-id", buf, group_content(buf, 0xa2, 15));
 }
 
 /* Writes selector || in (the input of the targets that take a selector byte). */

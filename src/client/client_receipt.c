@@ -223,6 +223,10 @@ int pl_client_unread_count(pl_client *c, const char *user, size_t *n)
     *n = 0;
     if (!ids)
         return cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
+    if (user[0] == '#') { /* a group's history: no receipts for group messages (§32.5) */
+        free(ids);
+        return PL_CLIENT_OK;
+    }
     r = pl_cstore_receipt_below(c->store, user, PL_CSTORE_STATUS_READ, ids, CL_RECEIPT_IDS_MAX, n);
     free(ids);
     return r == PL_CSTORE_OK ? PL_CLIENT_OK : cl_store_fail(c, r, "reading unread messages");
@@ -236,6 +240,8 @@ int pl_client_mark_read(pl_client *c, const char *user, size_t *n)
     int r = PL_CLIENT_OK;
 
     *n = 0;
+    if (user[0] == '#')
+        return PL_CLIENT_OK; /* a group: no receipts for group messages (§32.5) */
     if (!*user || strlen(user) > CL_USERNAME_MAX)
         return cl_fail(c, PL_CLIENT_E_BAD_USERNAME, "\"%s\" is not a username", user);
     for (size_t i = 0; user[i]; i++)
