@@ -2,7 +2,8 @@
  * test_cli_groups.c: end to end, real parleyd and real `parley` processes: a group of four
  * users, one with two devices (PROTOCOL.md §32): created, messages both ways carrying
  * "group", a member added mid-conversation reads what follows, a member removed reads
- * nothing after (its sender keys were rotated away), `group info` and `groups`.
+ * nothing after (its sender keys were rotated away), `group info` and `groups`; a device the
+ * server adds to a member's account without the log showing it gets no group message.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
@@ -18,11 +24,35 @@
 
 static ph_server *server;
 
+/* A port that was free a moment ago, so that a restarted parleyd keeps its address (the
+ * homes remember it). */
+static unsigned free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    unsigned port;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        return 0;
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
 static int group_setup(void **state)
 {
+    static char listen[64];
+    const char *settings[] = {listen, NULL};
+
     (void)state;
     ch_setup();
-    server = ph_start(NULL);
+    snprintf(listen, sizeof listen, "server.listen=127.0.0.1:%u", free_port());
+    server = ph_start(settings);
     return 0;
 }
 
@@ -195,10 +225,62 @@ static void test_four_users_add_and_remove(void **state)
     ph_test_end();
 }
 
+/* The server adds a device to a member's account without the log showing it (its
+ * publication stopped): a group message is not sent to it, and the send says why. Last: it
+ * stops the server's publication for the rest of the run. */
+static void test_a_device_the_log_does_not_show_gets_no_group_message(void **state)
+{
+    const char *ann = strdup(ch_home("ann")), *ben = strdup(ch_home("ben"));
+    const char *ben2 = strdup(ch_home("ben-2"));
+    const char *homes[2] = {ann, ben};
+    char *outs[2] = {NULL};
+    ch_result r;
+    FILE *conf;
+
+    (void)state;
+    ph_test_begin();
+    ch_init_user(server, ann, "ann");
+    ch_init_user(server, ben, "ben");
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", ann, "group", "create", "pair", "ben"));
+    CH_ASSERT_STATUS(&r, 0);
+    ch_result_free(&r);
+    sync_all(homes, 2, outs);
+    clear(outs, 2);
+    group_send(ann, "pair", "before canary-g7");
+    sync_all(homes, 2, outs);
+    expect(outs[1], "canary-g7", 1, "ben");
+    clear(outs, 2);
+
+    ph_stop(server);
+    assert_non_null(conf = fopen(server->conf_path, "a"));
+    fputs("\n[kt]\nbatch_interval = 1h\nheartbeat = 1h\n", conf);
+    fclose(conf);
+    ph_restart(server);
+    ch_link_device(server, ben, ben2, "ghost");
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", ann, "send", "--group", "pair", "after canary-g8"));
+    if (r.status == 0 || !strstr(r.err, "other devices")) {
+        ch_keep();
+        fail_msg("the group send went ahead (status %d): %s", r.status, r.err);
+    }
+    ch_result_free(&r);
+    {
+        char *o = recv_json(ben2);
+
+        expect(o, "canary-g8", 0, "ben-2");
+        free(o);
+    }
+    free((void *)ann);
+    free((void *)ben);
+    free((void *)ben2);
+    ph_test_end();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_four_users_add_and_remove, test_teardown),
+        cmocka_unit_test_teardown(test_a_device_the_log_does_not_show_gets_no_group_message,
+                                  test_teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
