@@ -105,8 +105,10 @@ static const char *const migrations[CS_SCHEMA_VERSION] = {
     " status INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
     " PRIMARY KEY(peer, kind, msg_id)) STRICT, WITHOUT ROWID;",
     /* 3 -> 4: groups (cstore_group.c; PROTOCOL.md §32). */
-    "CREATE TABLE groups(id INTEGER PRIMARY KEY, group_id BLOB NOT NULL UNIQUE,"
-    " name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL) STRICT;",
+    /* (three literals: clang's -Wstring-concatenation takes two for a missing comma) */
+    "CREATE TABLE groups(id INTEGER PRIMARY KEY,"
+    " group_id BLOB NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE,"
+    " active INTEGER NOT NULL) STRICT;",
 };
 
 static const char *const stmt_sql[PL__CS_STMT_COUNT] = {
