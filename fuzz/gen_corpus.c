@@ -740,6 +740,71 @@ static void gen_audit_config(void)
     write_audit_config("origin-not-the-keys", &c);
 }
 
+/* Content with a receipt (PROTOCOL.md §28), hand-encoded (protobuf wire format) so the seeds
+ * do not depend on the client's generated code: field 1 the 16-byte id, field 300 a Receipt
+ * {1: kind, 2: ids}. */
+static size_t receipt_content(uint8_t *out, uint8_t kind, size_t n_ids, uint8_t id_len)
+{
+    size_t n = 0, inner = 2 + n_ids * (2u + id_len);
+
+    out[n++] = 0x0a; /* 1: message_id */
+    out[n++] = 16;
+    memset(out + n, 0x11, 16);
+    n += 16;
+    out[n++] = 0xe2; /* 300, length-delimited */
+    out[n++] = 0x12;
+    out[n++] = (uint8_t)inner; /* < 128 for the seeds below */
+    out[n++] = 0x08;           /* 1: kind */
+    out[n++] = kind;
+    for (size_t i = 0; i < n_ids; i++) {
+        out[n++] = 0x12; /* 2: message_ids */
+        out[n++] = id_len;
+        memset(out + n, (int)(0x20 + i), id_len);
+        n += id_len;
+    }
+    return n;
+}
+
+/* Content {1: id, F: {1: 40 bytes, 3: group id of id_len bytes}}: F = 100 (group_update,
+ * key byte 0xa2) or 101 (group_sender_key, 0xaa: its field 3 is then unknown, field 1 the
+ * distribution). */
+static size_t group_content(uint8_t *out, uint8_t key, uint8_t id_len)
+{
+    size_t n = 0;
+
+    out[n++] = 0x0a;
+    out[n++] = 16;
+    memset(out + n, 0x11, 16);
+    n += 16;
+    out[n++] = key; /* (100 << 3 | 2) = 0x322, (101 << 3 | 2) = 0x32a: varint a2 06 / aa 06 */
+    out[n++] = 0x06;
+    out[n++] = (uint8_t)(2 + 40 + 2 + id_len);
+    out[n++] = 0x0a;
+    out[n++] = 40;
+    memset(out + n, 0x33, 40);
+    n += 40;
+    out[n++] = 0x1a;
+    out[n++] = id_len;
+    memset(out + n, 0x44, id_len);
+    n += id_len;
+    return n;
+}
+
+static void gen_content(void)
+{
+    const char *t = "content";
+    uint8_t buf[256];
+
+    write_seed(t, "genuine-receipt-delivered", buf, receipt_content(buf, 1, 1, 16));
+    write_seed(t, "genuine-receipt-read-3", buf, receipt_content(buf, 2, 3, 16));
+    write_seed(t, "edit-receipt-unknown-kind", buf, receipt_content(buf, 3, 1, 16));
+    write_seed(t, "edit-receipt-short-id", buf, receipt_content(buf, 2, 1, 15));
+    write_seed(t, "edit-receipt-no-ids", buf, receipt_content(buf, 1, 0, 16));
+    write_seed(t, "genuine-group-update", buf, group_content(buf, 0xa2, 16));
+    write_seed(t, "genuine-group-sender-key", buf, group_content(buf, 0xaa, 16));
+    write_seed(t, "edit-group-update-short-id", buf, group_content(buf, 0xa2, 15));
+}
+
 /* Writes selector || in (the input of the targets that take a selector byte). */
 static void write_selected(const char *target, const char *name, uint8_t selector,
                            const uint8_t *in, size_t len)
@@ -912,6 +977,7 @@ int main(int argc, char **argv)
     gen_audit_entry();
     gen_kt_client();
     gen_audit_config();
+    gen_content();
     gen_sender_key();
     gen_group_change();
     return 0;

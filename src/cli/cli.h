@@ -132,6 +132,9 @@ void cli_format_local(uint64_t ms, char out[32]);
  * flushes stdout (listen and link are read through pipes).
  */
 void cli_print_message(const cli_ctx *ctx, const pl_client_message *m);
+/* pl_client_receipt_cb printing a receipt (ctx is the cli_ctx): a text line, or with --json
+ * one line {"receipt":{"from","device","status","sent_at","ids"}}. */
+void cli_receipt_cb(void *ctx, const pl_client_receipt *r);
 
 /* pl_client_message_cb that calls cli_print_message (ctx is the cli_ctx). */
 int cli_message_cb(void *ctx, const pl_client_message *m);
@@ -162,6 +165,10 @@ int cmd_send(cli_ctx *ctx, int argc, char **argv);
 int cmd_recv(cli_ctx *ctx, int argc, char **argv);
 int cmd_listen(cli_ctx *ctx, int argc, char **argv);
 int cmd_history(cli_ctx *ctx, int argc, char **argv);
+int cmd_read(cli_ctx *ctx, int argc, char **argv);
+int cmd_config(cli_ctx *ctx, int argc, char **argv);
+int cmd_group(cli_ctx *ctx, int argc, char **argv);
+int cmd_groups(cli_ctx *ctx, int argc, char **argv);
 int cmd_contacts(cli_ctx *ctx, int argc, char **argv);
 int cmd_whoami(cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(cli_ctx *ctx, int argc, char **argv);

@@ -449,8 +449,15 @@ void cli_print_message(const cli_ctx *ctx, const pl_client_message *m)
         cli_put_json_string(stdout, m->text ? m->text : "", m->text ? m->text_len : 0);
         fputs(",\"peer\":", stdout);
         cli_put_json_string(stdout, m->peer, strlen(m->peer));
-        printf(",\"outgoing\":%s,\"received_at\":\"%s\",\"notice\":%s}\n",
+        printf(",\"outgoing\":%s,\"received_at\":\"%s\",\"notice\":%s",
                m->outgoing ? "true" : "false", received, m->notice ? "true" : "false");
+        if (m->outgoing)
+            printf(",\"status\":\"%s\"", pl_client_status_name(m->status));
+        if (m->group[0]) {
+            fputs(",\"group\":", stdout);
+            cli_put_json_string(stdout, m->group, strlen(m->group));
+        }
+        fputs("}\n", stdout);
     } else {
         cli_format_local(m->sent_at_ms, when);
         printf("%s  ", when);
@@ -462,12 +469,46 @@ void cli_print_message(const cli_ctx *ctx, const pl_client_message *m)
             cli_put_text(stdout, m->from, strlen(m->from), 0);
             printf("/%lu -> ", (unsigned long)m->device);
             cli_put_text(stdout, m->peer, strlen(m->peer), 0);
+            if (m->status != PL_CLIENT_STATUS_SENT)
+                printf(" [%s]", pl_client_status_name(m->status));
             fputs(": ", stdout);
         } else {
             cli_put_text(stdout, m->from, strlen(m->from), 0);
             printf("/%lu: ", (unsigned long)m->device);
         }
+        if (m->group[0] && !m->notice) {
+            fputs("[#", stdout);
+            cli_put_text(stdout, m->group, strlen(m->group), 0);
+            fputs("] ", stdout);
+        }
         cli_put_text(stdout, m->text ? m->text : "", m->text ? m->text_len : 0, 1);
+        fputc('\n', stdout);
+    }
+    fflush(stdout);
+}
+
+void cli_receipt_cb(void *arg, const pl_client_receipt *r)
+{
+    const cli_ctx *ctx = arg;
+    char when[32];
+
+    if (ctx->json) {
+        cli_format_rfc3339(r->sent_at_ms, when);
+        fputs("{\"receipt\":{\"from\":", stdout);
+        cli_put_json_string(stdout, r->from, strlen(r->from));
+        printf(",\"device\":%lu,\"status\":\"%s\",\"sent_at\":\"%s\",\"ids\":[",
+               (unsigned long)r->device, pl_client_status_name(r->status), when);
+        for (size_t i = 0; i < r->n_ids; i++)
+            printf("%s\"%s\"", i ? "," : "", r->ids[i]);
+        fputs("]}}\n", stdout);
+    } else {
+        cli_format_local(r->sent_at_ms, when);
+        printf("%s  * ", when);
+        cli_put_text(stdout, r->from, strlen(r->from), 0);
+        printf("/%lu: %s %zu message%s:", (unsigned long)r->device,
+               pl_client_status_name(r->status), r->n_ids, r->n_ids == 1 ? "" : "s");
+        for (size_t i = 0; i < r->n_ids; i++)
+            printf(" %s", r->ids[i]);
         fputc('\n', stdout);
     }
     fflush(stdout);

@@ -20,6 +20,7 @@ int cmd_history(cli_ctx *ctx, int argc, char **argv)
     };
     pl_client *c = NULL;
     unsigned long long limit = 0;
+    size_t unread = 0;
     int opt, code, r = CLI_EXIT_USAGE;
 
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -43,6 +44,12 @@ int cmd_history(cli_ctx *ctx, int argc, char **argv)
         r = cli_fail("history", code, c, NULL);
         goto out;
     }
+    /* Shown, so read (PROTOCOL.md §28): connects only when something is unread. Best effort:
+     * the history was shown; a failure is a warning, and `parley read` can try again. */
+    if (pl_client_unread_count(c, argv[optind], &unread) == PL_CLIENT_OK && unread > 0 &&
+        (code = pl_client_mark_read(c, argv[optind], &unread)) != PL_CLIENT_OK)
+        fprintf(stderr, "parley: history: could not mark the messages read: %s\n",
+                pl_client_error(c));
     r = CLI_EXIT_OK;
 out:
     pl_client_close(c);

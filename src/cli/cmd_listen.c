@@ -30,6 +30,7 @@ int cmd_listen(cli_ctx *ctx, int argc, char **argv)
         cli_put_text(stderr, me.username, strlen(me.username), 0);
         fputs(" (Ctrl-C stops)\n", stderr);
     }
+    pl_client_on_receipt(c, cli_receipt_cb, ctx);
     code = pl_client_listen(c, &stop, cli_message_cb, ctx);
     if (code != PL_CLIENT_OK && !(code == PL_CLIENT_E_INTERRUPTED && stop)) {
         r = cli_fail("listen", code, c, NULL);

@@ -43,6 +43,7 @@ int cmd_recv(cli_ctx *ctx, int argc, char **argv)
     }
     if ((r = cli_open(ctx, "recv", 0, 0, &c)) != CLI_EXIT_OK)
         goto out;
+    pl_client_on_receipt(c, cli_receipt_cb, ctx);
     code = pl_client_receive(c, (int)(wait_s * 1000u), cli_message_cb, ctx);
     if (code != PL_CLIENT_OK) {
         r = cli_fail("recv", code, c, NULL);

@@ -86,8 +86,17 @@ int cmd_send(cli_ctx *ctx, int argc, char **argv)
     size_t text_len = 0;
     char id[33];
     char what[64];
-    int opt, code, r = CLI_EXIT_USAGE;
+    const char *group = NULL;
+    int opt, code, r = CLI_EXIT_USAGE, first;
 
+    /* `send --group NAME TEXT...`: taken out before the other options (groups, §32). */
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--group") == 0) {
+            group = argv[i + 1];
+            memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 1) * sizeof *argv);
+            argc -= 2;
+            break;
+        }
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         int handled;
 
@@ -102,13 +111,18 @@ int cmd_send(cli_ctx *ctx, int argc, char **argv)
             goto out;
         }
     }
-    if (argc - optind < (file ? 1 : 2)) {
+    if (file && group) {
+        r = cli_usage_error("send", "--file with --group is not supported yet");
+        goto out;
+    }
+    if (argc - optind < (file || group ? 1 : 2)) {
         r = cli_usage_error("send", "missing argument");
         goto out;
     }
-    to = argv[optind];
+    to = group ? group : argv[optind];
+    first = group ? optind : optind + 1;
     if (file) { /* --file PATH [CAPTION...] */
-        if (!(text = join_words(argc, argv, optind + 1, &text_len))) {
+        if (!(text = join_words(argc, argv, first, &text_len))) {
             fputs("parley: send: out of memory\n", stderr);
             r = CLI_EXIT_FAIL;
             goto out;
@@ -117,10 +131,10 @@ int cmd_send(cli_ctx *ctx, int argc, char **argv)
             r = cli_send_file(ctx, c, to, file, text);
         goto out;
     }
-    if (argc - optind == 2 && strcmp(argv[optind + 1], "-") == 0) {
+    if (argc - first == 1 && strcmp(argv[first], "-") == 0) {
         if ((r = read_stdin(&text, &text_len)) != CLI_EXIT_OK)
             goto out;
-    } else if (!(text = join_words(argc, argv, optind + 1, &text_len))) {
+    } else if (!(text = join_words(argc, argv, first, &text_len))) {
         fputs("parley: send: out of memory\n", stderr);
         r = CLI_EXIT_FAIL;
         goto out;
@@ -132,7 +146,9 @@ int cmd_send(cli_ctx *ctx, int argc, char **argv)
     if ((r = cli_open(ctx, "send", 0, 0, &c)) != CLI_EXIT_OK)
         goto out;
     memset(id, 0, sizeof id);
-    if ((code = pl_client_send(c, to, text, text_len, id)) != PL_CLIENT_OK) {
+    code = group ? pl_client_group_send(c, group, text, text_len, id)
+                 : pl_client_send(c, to, text, text_len, id);
+    if (code != PL_CLIENT_OK) {
         snprintf(what, sizeof what, "send to %.32s", to);
         r = cli_fail(what, code, c, NULL);
         goto out;
@@ -141,7 +157,7 @@ int cmd_send(cli_ctx *ctx, int argc, char **argv)
     if (ctx->json) {
         fputs("{\"id\":", stdout);
         cli_put_json_string(stdout, id, strlen(id));
-        fputs(",\"to\":", stdout);
+        fputs(group ? ",\"group\":" : ",\"to\":", stdout);
         cli_put_json_string(stdout, to, strlen(to));
         fputs(",\"sent\":true}\n", stdout);
     } else {

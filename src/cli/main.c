@@ -55,6 +55,7 @@ static const cli_command commands[] = {
      "usage: parley send USER TEXT...\n"
      "       parley send USER -\n"
      "       parley send USER --file PATH [CAPTION...]\n"
+     "       parley send --group NAME TEXT...   (or -): one ciphertext to every member device\n"
      "\n"
      "Encrypts the words of TEXT (joined by spaces), or standard input when TEXT is '-' (at\n"
      "most 96 KiB, one trailing newline dropped), to every device of USER and to this\n"
@@ -70,17 +71,45 @@ static const cli_command commands[] = {
      "  --save-dir DIR   where files are saved (default HOME/downloads); each is checked\n"
      "                   against its hash first and never replaces an existing file\n"
      "With --json each message is one line: {\"id\",\"from\",\"device\",\"sent_at\",\"text\",\n"
-     "\"peer\",\"outgoing\",\"received_at\",\"notice\"}, times in RFC 3339 UTC; each saved file\n"
-     "one more: {\"id\",\"file\":{\"path\",\"name\",\"size\",\"sha256\"}}.\n"},
+     "\"peer\",\"outgoing\",\"received_at\",\"notice\",\"status\"}, times in RFC 3339 UTC;\n"
+     "each saved file one more: {\"id\",\"file\":{\"path\",\"name\",\"size\",\"sha256\"}};\n"
+     "each receipt one line {\"receipt\":{\"from\",\"device\",\"status\",\"sent_at\",\"ids\"}}.\n"
+     "Sends a delivery receipt for what it stored (unless `parley config receipts off`).\n"},
     {"listen", cmd_listen, "stay connected and print messages as they arrive",
      "usage: parley listen\n"
      "\n"
      "Prints messages as they arrive, reconnecting with backoff when the connection drops.\n"
      "Ctrl-C (SIGINT) or SIGTERM stops it (exit status 0).\n"},
+    {"group", cmd_group, "create and change groups",
+     "usage: parley group create NAME USER...\n"
+     "       parley group add|remove NAME USER\n"
+     "       parley group leave NAME\n"
+     "       parley group info NAME\n"
+     "\n"
+     "A group is state its members hold: each change is signed by the device that makes it and\n"
+     "checked by every member, and every member's devices must be those the key-transparency\n"
+     "log shows for that member. Removing a member rotates every sender key. NAME: 1 to 31 of\n"
+     "A-Z a-z 0-9 . _ -.\n"},
+    {"groups", cmd_groups, "list the groups of this device",
+     "usage: parley groups\n"
+     "\n"
+     "Lists the groups this device is or was in: name, members, epoch.\n"},
+    {"read", cmd_read, "mark a user's messages read (and send a read receipt)",
+     "usage: parley read USER\n"
+     "\n"
+     "Marks every message received from USER as read and, unless receipts are off, sends\n"
+     "USER one read receipt naming them. `history USER` and `listen` do this for what they\n"
+     "show.\n"},
+    {"config", cmd_config, "show or change this device's settings",
+     "usage: parley config [receipts [on|off]]\n"
+     "\n"
+     "receipts: whether this device sends delivery and read receipts (default on). Receipts\n"
+     "from others are recorded either way.\n"},
     {"history", cmd_history, "show the conversation with a user",
      "usage: parley history USER [--limit N]\n"
      "\n"
-     "Prints the stored conversation with USER, oldest first.\n"
+     "Prints the stored conversation with USER, oldest first; a sent message shows what\n"
+     "USER reported: [delivered] or [read]. Marks USER's messages read (`parley read`).\n"
      "  --limit N   only the last N messages\n"},
     {"contacts", cmd_contacts, "list the users this account has talked to",
      "usage: parley contacts\n"

@@ -156,6 +156,9 @@ typedef struct pl_client_message {
     int notice;       /* a local notice (key change), not a message */
     const char *text; /* UTF-8, not NUL-terminated inside: use text_len (a NUL follows) */
     size_t text_len;
+    int status;     /* outgoing: PL_CLIENT_STATUS_* the recipient reported (receipts) */
+    char group[32]; /* a group message: the group's local name ("" otherwise); peer is then
+                     * "#" + group and from the sending member */
 } pl_client_message;
 
 /* Called once per message, after it is stored. Return non-zero to stop. */
@@ -219,6 +222,84 @@ typedef int (*pl_client_file_cb)(void *ctx, const pl_client_file *f);
  */
 int pl_client_fetch_files(pl_client *c, const char *save_dir, pl_client_progress_cb progress,
                           void *pctx, pl_client_file_cb cb, void *ctx);
+
+/* ---- Receipts (PROTOCOL.md §28, docs/CLIENT.md "Receipts") ----------------------------------
+ *
+ * Delivery and read receipts are end-to-end encrypted Contents sent like messages (to every
+ * device of the sender and to our other devices), never shown as messages, never answered by
+ * a receipt. Sent automatically unless switched off (pl_client_receipts_set): DELIVERED for
+ * what pl_client_receive stores, READ for what pl_client_listen shows and by
+ * pl_client_mark_read. A receipt received updates the status of our sent messages and is
+ * reported through the callback of pl_client_on_receipt. */
+
+enum pl_client_message_status {
+    PL_CLIENT_STATUS_SENT = 0,
+    PL_CLIENT_STATUS_DELIVERED = 1,
+    PL_CLIENT_STATUS_READ = 2,
+};
+/* "sent", "delivered", "read". */
+const char *pl_client_status_name(int status);
+
+typedef struct pl_client_receipt {
+    char from[33];   /* who reports */
+    uint32_t device; /* from which device */
+    int status;      /* PL_CLIENT_STATUS_DELIVERED or _READ */
+    uint64_t sent_at_ms;
+    size_t n_ids;
+    const char (*ids)[33]; /* hex ids of our messages it names (valid during the call) */
+} pl_client_receipt;
+
+typedef void (*pl_client_receipt_cb)(void *ctx, const pl_client_receipt *r);
+/* Called for each receipt received from another account (after it is applied). */
+void pl_client_on_receipt(pl_client *c, pl_client_receipt_cb cb, void *ctx);
+
+/* Whether this device sends receipts (the "receipts" setting; default on). */
+int pl_client_receipts_enabled(pl_client *c);
+int pl_client_receipts_set(pl_client *c, int on);
+
+/* parley read USER: marks every received message of USER not yet reported read as read and,
+ * when receipts are on, sends USER one READ receipt for them (and the copy to our other
+ * devices). *n gets how many messages were marked. Messages are marked only once the
+ * receipt was sent (or receipts are off). */
+int pl_client_mark_read(pl_client *c, const char *user, size_t *n);
+/* How many received messages of USER were not marked read (local, no connection). */
+int pl_client_unread_count(pl_client *c, const char *user, size_t *n);
+
+/* ---- Groups (PROTOCOL.md §32, docs/CLIENT.md "Groups") -------------------------------------
+ *
+ * A group is state its members hold (parley/group_state.h): signed changes, sent to every
+ * member over the pairwise sessions, each member's devices checked against that member's
+ * verified key-transparency state before the change is accepted or a message sent. Messages
+ * are encrypted once with this device's sender key (parley/sender_key.h) and fanned out by
+ * the server (GroupSend). Removing a member rotates every remaining device's sender key. */
+
+typedef struct pl_client_group_member {
+    char username[33];
+    size_t n_devices;
+    uint32_t device_ids[16];
+} pl_client_group_member;
+
+typedef struct pl_client_group {
+    char name[32]; /* local name */
+    char id[33];   /* hex group id */
+    uint32_t epoch;
+    int active; /* 0 once we left or were removed */
+    size_t n_members;
+    pl_client_group_member *members; /* pl_client_group_info only; free() */
+} pl_client_group;
+
+/* parley group create NAME USER...: NAME 1..31 bytes [A-Za-z0-9._-]. */
+int pl_client_group_create(pl_client *c, const char *name, const char *const *users, size_t n);
+int pl_client_group_add(pl_client *c, const char *name, const char *user);
+int pl_client_group_remove(pl_client *c, const char *name, const char *user);
+int pl_client_group_leave(pl_client *c, const char *name);
+/* Fills *out (members malloc'd: free(out->members)). E_NOT_FOUND. */
+int pl_client_group_info(pl_client *c, const char *name, pl_client_group *out);
+typedef int (*pl_client_group_cb)(void *ctx, const pl_client_group *g);
+int pl_client_groups(pl_client *c, pl_client_group_cb cb, void *ctx);
+/* parley send --group NAME TEXT. */
+int pl_client_group_send(pl_client *c, const char *name, const char *text, size_t text_len,
+                         char id_out[33]);
 
 /* ---- Contacts and verification ------------------------------------------------------------- */
 

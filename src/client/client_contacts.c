@@ -175,6 +175,19 @@ void cl_message_view(const pl_cstore_message *m, const char *self, pl_client_mes
     out->received_at_ms = m->received_at_ms;
     out->text = (const char *)m->body;
     out->text_len = m->body_len;
+    if (m->peer[0] == '#') { /* a group message: the body is "sender\0text" */
+        const uint8_t *nul = m->body ? memchr(m->body, 0, m->body_len) : NULL;
+
+        snprintf(out->group, sizeof out->group, "%s", m->peer + 1);
+        if (nul) {
+            size_t s = (size_t)(nul - m->body);
+
+            snprintf(out->from, sizeof out->from, "%.*s", (int)(s < 32 ? s : 32),
+                     (const char *)m->body);
+            out->text = (const char *)nul + 1;
+            out->text_len = m->body_len - s - 1;
+        }
+    }
 }
 
 int cl_store_message(pl_client *c, const pl_cstore_message *m)
@@ -201,7 +214,9 @@ int cl_show_message(pl_client *c, const pl_cstore_message *m, pl_client_message_
     memcpy(text, m->body, m->body_len);
     text[m->body_len] = '\0';
     cl_message_view(m, c->username, &v);
-    v.text = text;
+    v.text = text + (v.text - (const char *)m->body);
+    if (m->kind == PL_CSTORE_MSG_OUT)
+        (void)pl_cstore_receipt_get(c->store, m->peer, m->kind, m->id, &v.status);
     stop = cb(ctx, &v);
     free(text);
     return stop;

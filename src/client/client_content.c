@@ -17,7 +17,12 @@ int cl_content_parse(const uint8_t *p, size_t len, Parley__Content **out)
         return -1;
     if (c->message_id.len != 16 || strlen(c->text) > PL_MAX_PLAINTEXT_BYTES ||
         strlen(c->sent_to) > CL_USERNAME_MAX || c->padding.len > 1024 ||
-        (c->attachment && cl_attachment_check(c->attachment) != 0)) {
+        (c->attachment && cl_attachment_check(c->attachment) != 0) ||
+        (c->receipt && cl_receipt_check(c) != 0) ||
+        ((c->group_update || c->group_sender_key) && *c->text) ||
+        (c->group_update &&
+         (c->group_update->group_id.len != 16 || !c->group_update->change.len)) ||
+        (c->group_id.len != 0 && c->group_id.len != 16)) {
         parley__content__free_unpacked(c, NULL);
         return -1;
     }

@@ -7,6 +7,7 @@
  *   client_send.c     sessions for every device, encryption, Send with mismatch retry
  *   client_recv.c     pushes: decrypt, store, acknowledge; receive and listen
  *   client_link.c     link / approve: the sealed offer and answer (docs/CLIENT.md)
+ *   client_receipt.c  delivery and read receipts: applying, queueing, sending (§28)
  */
 #ifndef PARLEY_CLIENT_INTERNAL_H
 #define PARLEY_CLIENT_INTERNAL_H
@@ -31,6 +32,9 @@
 /* Send attempts when the server reports mismatched devices. */
 #define CL_SEND_ATTEMPTS 3
 #define CL_REQUEST_TIMEOUT_MS 10000u
+/* Receipts (§28): message ids per Receipt, and received messages waiting for theirs. */
+#define CL_RECEIPT_IDS_MAX 512u
+#define CL_RECEIPT_PENDING_MAX 512u
 
 struct pl_client {
     pl_cstore *store;
@@ -58,6 +62,16 @@ struct pl_client {
     /* pl_client_send_file -> pl_client_send: the attachment the next Content carries
      * (client_attach.c; NULL otherwise). Borrowed. */
     const struct Parley__Attachment *attach_next;
+
+    /* Receipts (client_receipt.c): the callback, and received messages whose receipt is
+     * still to be sent (by the end of receive, or when listen is idle). */
+    pl_client_receipt_cb receipt_cb;
+    void *receipt_ctx;
+    struct cl_pending_receipt {
+        char peer[CL_USERNAME_MAX + 1];
+        uint8_t id[16];
+    } pending[CL_RECEIPT_PENDING_MAX];
+    size_t n_pending;
 
     /* parley link, between start and wait. */
     struct {
@@ -134,6 +148,37 @@ int cl_fetch_devices(pl_client *c, const char *user, cl_device_list *out);
 int cl_next_state(pl_client *c, const uint8_t *add_record, uint32_t remove_id,
                   uint8_t out[PL_ACCOUNT_STATE_MAX_BYTES], size_t *len);
 
+/* Sends one Content to every verified device of `to` and our other devices (client_send.c):
+ * a text message (control NULL), stored in the history, or a control message, not stored:
+ * control's receipt, group_update and group_sender_key are sent. id_out (may be NULL for a
+ * control message) gets the Content's id. */
+int cl_send_content(pl_client *c, const char *to, const char *text, size_t text_len,
+                    const Parley__Content *control, char id_out[33]);
+
+/* Groups (client_group.c). A group control Content (group_update / group_sender_key) from
+ * sender's device, after its envelope was committed: applied, and answered (our sender key
+ * distributed) as §32 says. Failures are notices. */
+void cl_group_control(pl_client *c, const char *sender, uint32_t sender_device,
+                      const Parley__Content *ct);
+/* An envelope with `group` set: decrypted with the sender's sender key, checked against the
+ * group state, stored, shown (cb), with its seq recorded as seen. Returns PL_CLIENT_OK (also
+ * for an unreadable one: a notice) or a store error; *stop is set when cb asks to stop. */
+int cl_group_receive(pl_client *c, const Parley__Envelope *env, pl_client_message_cb cb, void *ctx,
+                     int *stop);
+
+/* Receipts (client_receipt.c). Inside the transaction of a received envelope: applies a
+ * received receipt from `sender` (ours: a copy another of our devices sent, to sent_to).
+ * Returns 1 if it should be reported (cl_receipt_report after the commit), 0, or an error. */
+int cl_receipt_apply(pl_client *c, const char *sender, const Parley__Content *ct);
+void cl_receipt_report(pl_client *c, const char *sender, uint32_t device,
+                       const Parley__Content *ct);
+/* Queues a received message for a receipt (dropped, not an error, when the queue is full). */
+void cl_receipt_queue(pl_client *c, const char *peer, const uint8_t id[16]);
+/* Sends the queued receipts with `status` (one per peer) and raises the messages' own
+ * status; sends nothing when receipts are off. Failures are announced (notice), not returned:
+ * receipts are best effort. */
+void cl_receipt_flush(pl_client *c, int status);
+
 /* Stores a message: 1 if it is new, 0 if it was stored before (a redelivery), or a negative
  * error. Call inside the transaction that also saves the session. */
 int cl_store_message(pl_client *c, const pl_cstore_message *m);
@@ -151,6 +196,9 @@ int cl_notice(pl_client *c, const char *user, const char *text);
  * attachment (if any) that passes cl_attachment_check (client_attach.h).
  * Returns 0 and *out (free with parley__content__free_unpacked), or -1. */
 int cl_content_parse(const uint8_t *p, size_t len, Parley__Content **out);
+/* The receipt part of that check: a known kind, 1..CL_RECEIPT_IDS_MAX ids of 16 bytes, and no
+ * text. Returns 0 or -1. */
+int cl_receipt_check(const Parley__Content *ct);
 
 /* Attachments (client_attach.c). Inside the transaction that stores an incoming message:
  * records its attachment (already checked) for pl_client_fetch_files. Returns a cstore code. */

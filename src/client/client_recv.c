@@ -280,6 +280,14 @@ static int handle_envelope(pl_client *c, recv_state *rs, const Parley__Envelope 
         return queue_ack(c, rs, env->seq);
     if (r < 0)
         return cl_store_fail(c, r, "reading processed messages");
+    if (env->group) { /* a sender-key message (client_group_msg.c) */
+        int stop = 0;
+
+        r = cl_group_receive(c, env, rs->cb, rs->ctx, &stop);
+        rs->stop |= stop;
+        rs->shown++;
+        return r == PL_CLIENT_OK ? queue_ack(c, rs, env->seq) : r;
+    }
     if (!(pt = malloc(cap)))
         return cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
     why = decrypt(c, env, &session, &used_otk, pt, cap, &pt_len);
@@ -330,7 +338,12 @@ static int handle_envelope(pl_client *c, recv_state *rs, const Parley__Envelope 
         r = pl_cstore_seen_add(c->store, env->seq);
     fresh = 0;
     if (r == PL_CSTORE_OK) {
-        fresh = cl_store_message(c, &m);
+        if (content->receipt)
+            fresh = cl_receipt_apply(c, env->sender, content);
+        else if (content->group_update || content->group_sender_key)
+            fresh = 1; /* applied after the commit (it may look members up) */
+        else
+            fresh = cl_store_message(c, &m);
         r = fresh < 0 ? PL_CSTORE_E_IO : PL_CSTORE_OK;
     }
     /* An incoming file is fetched later (pl_client_fetch_files); recorded with its message. */
@@ -344,7 +357,13 @@ static int handle_envelope(pl_client *c, recv_state *rs, const Parley__Envelope 
         goto out;
     }
     crash_point();
-    if (fresh) {
+    if (fresh && content->receipt) {
+        cl_receipt_report(c, env->sender, env->sender_device, content);
+    } else if (fresh && (content->group_update || content->group_sender_key)) {
+        cl_group_control(c, env->sender, env->sender_device, content);
+    } else if (fresh) {
+        if (m.kind == PL_CSTORE_MSG_IN)
+            cl_receipt_queue(c, m.peer, m.id); /* a receipt for a message, never for a receipt */
         rs->shown++;
         if (cl_show_message(c, &m, rs->cb, rs->ctx))
             rs->stop = 1;
@@ -465,7 +484,9 @@ int pl_client_receive(pl_client *c, int wait_ms, pl_client_message_cb cb, void *
         if (r != PL_CLIENT_OK)
             return r;
     }
-    return flush_acks(c, &rs);
+    if ((r = flush_acks(c, &rs)) == PL_CLIENT_OK)
+        cl_receipt_flush(c, PL_CLIENT_STATUS_DELIVERED); /* stored: delivered (§28) */
+    return r;
 }
 
 static void sleep_ms(unsigned ms)
@@ -500,6 +521,9 @@ int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_messag
         }
         r = pump(c, &rs, LISTEN_POLL_MS, &queue_empty);
         if (r == PL_CLIENT_E_TIMEOUT) {
+            /* Idle: what was shown since is read (§28). */
+            if (c->n_pending && flush_acks(c, &rs) == PL_CLIENT_OK)
+                cl_receipt_flush(c, PL_CLIENT_STATUS_READ);
             if (mono_ms() - last_ping >= LISTEN_PING_MS) {
                 Parley__Request req = PARLEY__REQUEST__INIT;
                 Parley__Ping ping = PARLEY__PING__INIT;
@@ -522,5 +546,7 @@ int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_messag
             return r;
     }
     r = flush_acks(c, &rs);
+    if (r == PL_CLIENT_OK)
+        cl_receipt_flush(c, PL_CLIENT_STATUS_READ);
     return r == PL_CLIENT_OK || r == PL_CLIENT_E_UNREACHABLE ? PL_CLIENT_OK : r;
 }

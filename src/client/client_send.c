@@ -165,8 +165,8 @@ static int add_targets(pl_client *c, send_state *st, const char *user, const cl_
 
 /* Encodes a Content padded to a multiple of PAD_TO bytes into *out (malloc'd). */
 static int encode_content(const uint8_t id[16], uint64_t sent_at, const char *text, size_t len,
-                          const char *sent_to, const Parley__Attachment *attachment, uint8_t **out,
-                          size_t *out_len)
+                          const Parley__Content *control, const char *sent_to,
+                          const Parley__Attachment *attachment, uint8_t **out, size_t *out_len)
 {
     static const uint8_t zeros[PAD_TO + 8];
     Parley__Content ct = PARLEY__CONTENT__INIT;
@@ -184,6 +184,11 @@ static int encode_content(const uint8_t id[16], uint64_t sent_at, const char *te
     ct.text = copy;
     ct.sent_to = (char *)(sent_to ? sent_to : "");
     ct.attachment = (Parley__Attachment *)attachment; /* pl_client_send_file's, or NULL */
+    if (control) {
+        ct.receipt = control->receipt;
+        ct.group_update = control->group_update;
+        ct.group_sender_key = control->group_sender_key;
+    }
     for (size_t pad = 0; pad < sizeof zeros; pad++) {
         ct.padding.data = (uint8_t *)zeros;
         ct.padding.len = pad;
@@ -199,14 +204,16 @@ static int encode_content(const uint8_t id[16], uint64_t sent_at, const char *te
 }
 
 static int encrypt_all(pl_client *c, send_state *st, const uint8_t id[16], uint64_t sent_at,
-                       const char *text, size_t len)
+                       const char *text, size_t len, const Parley__Content *control)
 {
     uint8_t *for_them = NULL, *for_us = NULL;
     size_t them_len = 0, us_len = 0;
     int r = PL_CLIENT_OK;
 
-    if (encode_content(id, sent_at, text, len, NULL, c->attach_next, &for_them, &them_len) != 0 ||
-        encode_content(id, sent_at, text, len, st->to, c->attach_next, &for_us, &us_len) != 0) {
+    if (encode_content(id, sent_at, text, len, control, NULL, c->attach_next, &for_them,
+                       &them_len) != 0 ||
+        encode_content(id, sent_at, text, len, control, st->to, c->attach_next, &for_us, &us_len) !=
+            0) {
         r = cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
         goto out;
     }
@@ -341,6 +348,12 @@ static void sleep_ms(unsigned ms)
 
 int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_len, char id_out[33])
 {
+    return cl_send_content(c, to, text, text_len, NULL, id_out);
+}
+
+int cl_send_content(pl_client *c, const char *to, const char *text, size_t text_len,
+                    const Parley__Content *control, char id_out[33])
+{
     send_state st;
     cl_device_list theirs, ours;
     cl_kt_state *kt_ours = NULL, *kt_theirs = NULL;
@@ -354,7 +367,8 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
     int odd_unlogged =
         0; /* the server names a device the log lacks (else: a logged one it lacks) */
 
-    id_out[0] = '\0';
+    if (id_out)
+        id_out[0] = '\0';
     memset(&st, 0, sizeof st);
     if (strlen(to) > CL_USERNAME_MAX || !*to)
         return cl_fail(c, PL_CLIENT_E_BAD_USERNAME, "\"%s\" is not a username", to);
@@ -424,7 +438,7 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
 
             if (st.n == 0)
                 break; /* a note to self with no other device: history only */
-            if ((r = encrypt_all(c, &st, id, sent_at, text, text_len)) != PL_CLIENT_OK ||
+            if ((r = encrypt_all(c, &st, id, sent_at, text, text_len, control)) != PL_CLIENT_OK ||
                 (r = save_sessions(c, &st)) != PL_CLIENT_OK)
                 goto out;
             if ((r = send_once(c, &st, id, &mm)) != 1)
@@ -468,7 +482,7 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
                         "the device lists kept changing while sending to %s; try again", st.to);
         }
     }
-    if (r != PL_CLIENT_OK)
+    if (r != PL_CLIENT_OK || control) /* a receipt or group control is not in the history */
         goto out;
     memset(&m, 0, sizeof m);
     memcpy(m.id, id, sizeof id);
@@ -480,9 +494,10 @@ int pl_client_send(pl_client *c, const char *to, const char *text, size_t text_l
     m.body_len = text_len;
     if ((r = cl_store_message(c, &m)) < 0)
         goto out;
-    cl_hex(id, sizeof id, id_out);
     r = PL_CLIENT_OK;
 out:
+    if (r == PL_CLIENT_OK && id_out)
+        cl_hex(id, sizeof id, id_out);
     targets_free(&st);
     free(kt_ours);
     free(kt_theirs);

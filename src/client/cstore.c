@@ -11,7 +11,7 @@
  * "messages/body/<peer>/<kind>/<message id hex>", "meta/value/key_check". A value copied to
  * another row or column, or a flipped bit, fails to open: PL_CSTORE_E_CORRUPT.
  *
- * Schema (version 2; the version lives in the one-row table schema_version, and
+ * Schema (version 4; the version lives in the one-row table schema_version, and
  * PRAGMA application_id marks the file as a parley client store):
  *   meta(name PRIMARY KEY, value)   key_check: a sealed constant proving the key fits
  *   settings(name PRIMARY KEY, value TEXT)
@@ -30,6 +30,13 @@
  *             verified_at)                        the last verified account state per label
  *   kt_alerts(id, label, kind, reason, high, created_at, acknowledged)
  *   kt_evidence(alert_id, seq, name, data)        PRIMARY KEY(alert_id, seq)
+ * Version 3 adds receipts (cstore_receipt.c, plain: the server saw the envelopes anyway):
+ *   receipts(peer, kind, msg_id, status, updated_at)   PRIMARY KEY(peer, kind, msg_id)
+ *            the status of a message of the messages table (same peer, kind, msg_id)
+ * Version 4 adds groups (cstore_group.c): the local name and number of each group; its state,
+ * our sender key and the received ones are sealed secrets named "g<id>/state", "g<id>/own",
+ * "g<id>/rx/<username>/<device id>":
+ *   groups(id, group_id UNIQUE, name UNIQUE, active)
  * Timestamps are stored as the int64 with the same bits as the uint64.
  */
 #include <fcntl.h>
@@ -44,7 +51,7 @@
 #include "cstore_internal.h"
 
 #define CS_APPLICATION_ID 0x506c7943 /* "PlyC" */
-#define CS_SCHEMA_VERSION 2
+#define CS_SCHEMA_VERSION 4
 
 #define CS_USERNAME_MAX 32
 #define CS_NAME_MAX 64          /* setting and secret names */
@@ -93,6 +100,15 @@ static const char *const migrations[CS_SCHEMA_VERSION] = {
     "CREATE TABLE kt_evidence(alert_id INTEGER NOT NULL REFERENCES kt_alerts(id),"
     " seq INTEGER NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,"
     " PRIMARY KEY(alert_id, seq)) STRICT, WITHOUT ROWID;",
+    /* 2 -> 3: receipts (cstore_receipt.c; PROTOCOL.md §28). */
+    "CREATE TABLE receipts(peer TEXT NOT NULL, kind INTEGER NOT NULL, msg_id BLOB NOT NULL,"
+    " status INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY(peer, kind, msg_id)) STRICT, WITHOUT ROWID;",
+    /* 3 -> 4: groups (cstore_group.c; PROTOCOL.md §32). */
+    /* (three literals: clang's -Wstring-concatenation takes two for a missing comma) */
+    "CREATE TABLE groups(id INTEGER PRIMARY KEY,"
+    " group_id BLOB NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE,"
+    " active INTEGER NOT NULL) STRICT;",
 };
 
 static const char *const stmt_sql[PL__CS_STMT_COUNT] = {

@@ -175,6 +175,46 @@ int pl_cstore_seen_has(pl_cstore *s, uint64_t seq); /* 1, 0, or a negative error
 /* Forgets seqs at or below up_to (after they were acknowledged). */
 int pl_cstore_seen_prune(pl_cstore *s, uint64_t up_to);
 
+/* ---- Receipts (cstore_receipt.c; PROTOCOL.md §28): the status of a stored message, kept
+ * beside it. For an outgoing message, what the recipient reported; for a received one, what
+ * we reported (so a read receipt is sent once). A status only ever goes up. */
+enum pl_cstore_receipt_status {
+    PL_CSTORE_STATUS_SENT = 0,      /* outgoing: acknowledged by the server; received: stored */
+    PL_CSTORE_STATUS_DELIVERED = 1, /* reported delivered (stored on a device of the recipient) */
+    PL_CSTORE_STATUS_READ = 2,      /* reported read (shown to the recipient) */
+};
+
+/* Raises the status of message (peer, kind, id) to status. *changed (may be NULL) is 1 if it
+ * went up, 0 if the message is not stored or already had that status or a higher one. */
+int pl_cstore_receipt_raise(pl_cstore *s, const char *peer, int kind, const uint8_t id[16],
+                            int status, uint64_t now_ms, int *changed);
+/* The status of (peer, kind, id): PL_CSTORE_STATUS_SENT when none was recorded. */
+int pl_cstore_receipt_get(pl_cstore *s, const char *peer, int kind, const uint8_t id[16],
+                          int *status);
+/* The ids of up to max received messages of peer whose status is below status, oldest first,
+ * into ids; their number into *n. */
+int pl_cstore_receipt_below(pl_cstore *s, const char *peer, int status, uint8_t (*ids)[16],
+                            size_t max, size_t *n);
+
+/* ---- Groups (cstore_group.c; PROTOCOL.md §32): the local name of each group this device is
+ * or was in. Its state and keys are secrets ("g<local>/state", "g<local>/own",
+ * "g<local>/rx/<username>/<device id>"). */
+#define PL_CSTORE_GROUP_NAME_MAX 31
+typedef struct pl_cstore_group {
+    int64_t local; /* the row number, used in the secrets' names */
+    uint8_t group_id[16];
+    char name[PL_CSTORE_GROUP_NAME_MAX + 1];
+    int active; /* 0 once we left or were removed */
+} pl_cstore_group;
+
+/* Adds a group (active); g->local is set. _E_EXISTS if the id or the name is taken. */
+int pl_cstore_group_add(pl_cstore *s, pl_cstore_group *g);
+/* _E_NOT_FOUND when there is none. */
+int pl_cstore_group_by_name(pl_cstore *s, const char *name, pl_cstore_group *out);
+int pl_cstore_group_by_id(pl_cstore *s, const uint8_t group_id[16], pl_cstore_group *out);
+int pl_cstore_group_set_active(pl_cstore *s, int64_t local, int active);
+int pl_cstore_group_list(pl_cstore *s, int (*cb)(void *ctx, const pl_cstore_group *g), void *ctx);
+
 /* ---- Key transparency (cstore_kt.c; docs/CLIENT.md, PROTOCOL.md §21, §25). Public data,
  * stored plain; the caller verifies what it loads (signatures, proofs) as hostile input. */
 

@@ -163,7 +163,25 @@ int pl__cstore_key_load(const char *home, const char *passphrase, uint8_t key[PL
                       " (SELECT count(*) FROM kt_evidence WHERE alert_id = kt_alerts.id)"          \
                       " FROM kt_alerts WHERE (?1 OR acknowledged = 0) ORDER BY id")                \
     XX(KT_ALERT_ACK, "UPDATE kt_alerts SET acknowledged = 1 WHERE id = ?1")                        \
-    XX(KT_EVIDENCE_LIST, "SELECT name, data FROM kt_evidence WHERE alert_id = ?1 ORDER BY seq")
+    XX(KT_EVIDENCE_LIST, "SELECT name, data FROM kt_evidence WHERE alert_id = ?1 ORDER BY seq")    \
+    /* Receipts (cstore_receipt.c): only for a stored message; a status never goes down. */        \
+    XX(RECEIPT_RAISE, "INSERT INTO receipts(peer, kind, msg_id, status, updated_at)"               \
+                      " SELECT ?1, ?2, ?3, ?4, ?5 FROM messages"                                   \
+                      " WHERE peer = ?1 AND kind = ?2 AND msg_id = ?3"                             \
+                      " ON CONFLICT(peer, kind, msg_id) DO UPDATE SET status = excluded.status,"   \
+                      " updated_at = excluded.updated_at WHERE excluded.status > status")          \
+    XX(RECEIPT_GET, "SELECT status FROM receipts WHERE peer = ?1 AND kind = ?2 AND msg_id = ?3")   \
+    /* Received messages of peer not yet at status ?2, oldest first, at most ?3. */                \
+    XX(RECEIPT_BELOW, "SELECT m.msg_id FROM messages m WHERE m.peer = ?1 AND m.kind = 0"           \
+                      " AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.peer = m.peer"            \
+                      " AND r.kind = 0 AND r.msg_id = m.msg_id AND r.status >= ?2)"                \
+                      " ORDER BY m.id LIMIT ?3")                                                   \
+    /* Groups (cstore_group.c). */                                                                 \
+    XX(GROUP_ADD, "INSERT INTO groups(group_id, name, active) VALUES (?1, ?2, 1)")                 \
+    XX(GROUP_BY_NAME, "SELECT id, group_id, name, active FROM groups WHERE name = ?1")             \
+    XX(GROUP_BY_ID, "SELECT id, group_id, name, active FROM groups WHERE group_id = ?1")           \
+    XX(GROUP_SET_ACTIVE, "UPDATE groups SET active = ?2 WHERE id = ?1")                            \
+    XX(GROUP_LIST, "SELECT id, group_id, name, active FROM groups ORDER BY name")
 
 enum pl__cs_stmt_id {
 #define PL__CS_STMT_ENUM(id, sql) PL__CS_##id,

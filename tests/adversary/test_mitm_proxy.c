@@ -232,10 +232,11 @@ static void ordinary_flow_passes_unchanged(void **state)
     assert_int_equal(st.relay_errors, 0);
     assert_true(st.auth_rebound >= 2);
     mp_lock(px);
-    /* Every Response was matched with its Request, the two Sends among them. */
+    /* Every Response was matched with its Request, the four Sends among them: the two
+     * messages and the delivery receipt each receive sent back (PROTOCOL.md §28). */
     assert_true(h.responses_seen > 0);
     assert_int_equal(h.matched_requests, h.responses_seen);
-    assert_int_equal(h.sends_answered, 2);
+    assert_int_equal(h.sends_answered, 4);
     mp_unlock(px);
 
     close_client(alice);

@@ -221,8 +221,10 @@ static void version_1_store_is_migrated(void **state)
     pl_cstore_kt_log l;
 
     cs_create(f, NULL);
-    cs_raw_exec(f, "DROP TABLE kt_evidence; DROP TABLE kt_alerts; DROP TABLE kt_labels;"
-                   " DROP TABLE kt_log; UPDATE schema_version SET version = 1");
+    cs_raw_exec(
+        f, "DROP TABLE groups; DROP TABLE receipts; DROP TABLE kt_evidence; DROP TABLE kt_alerts;"
+           " DROP TABLE kt_labels;"
+           " DROP TABLE kt_log; UPDATE schema_version SET version = 1");
     cs_reopen(f);
     RC(pl_cstore_kt_log_get(f->s, &l), PL_CSTORE_E_NOT_FOUND);
     fill_log(&l);

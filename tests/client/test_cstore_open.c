@@ -277,7 +277,7 @@ static void a_newer_schema_is_refused(void **state)
     cs_raw_exec(f, "UPDATE schema_version SET version = 99");
     cs_open_expect(f, NULL, PL_CSTORE_E_VERSION);
     cs_raw_exec(f, "DELETE FROM meta");
-    cs_raw_exec(f, "UPDATE schema_version SET version = 2"); /* the current version */
+    cs_raw_exec(f, "UPDATE schema_version SET version = 4"); /* the current version */
     cs_open_expect(f, NULL, PL_CSTORE_E_CORRUPT);            /* no key check */
 }
 
