@@ -108,8 +108,8 @@ static const struct key keys[] = {
 
 #define NKEYS (sizeof keys / sizeof keys[0])
 
-static const char *const sections[] = {"server",  "tls",     "admin",  "accounts",
-                                       "prekeys", "mailbox", "limits", "blobs", "kt"};
+static const char *const sections[] = {"server",  "tls",    "admin", "accounts", "prekeys",
+                                       "mailbox", "limits", "blobs", "kt"};
 
 /* ---- errors ------------------------------------------------------------------------- */
 

@@ -101,8 +101,8 @@ static void write_config(const ph_server *s, const char *const *settings)
 {
     const char *all[PH_MAX_SETTINGS + 8];
     size_t n = 0;
-    static const char *const sections[] = {"server",  "tls",     "admin",  "accounts",
-                                           "prekeys", "mailbox", "limits", "blobs", "kt"};
+    static const char *const sections[] = {"server",  "tls",    "admin", "accounts", "prekeys",
+                                           "mailbox", "limits", "blobs", "kt"};
     FILE *f;
 
     for (size_t i = 0; i < sizeof default_settings / sizeof *default_settings; i++)
