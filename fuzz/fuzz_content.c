@@ -4,7 +4,8 @@
  *
  * Invariants: no crash; on success the id is 16 bytes, the text and sent_to within their
  * bounds, an attachment (Content field 200, PROTOCOL.md §27) passed its check, and packing
- * the known fields again and parsing that gives the same fields.
+ * the known fields again and parsing that gives the same fields (unknown fields, also those
+ * inside the attachment, receipt and group submessages, are set aside first).
  */
 #include <string.h>
 
@@ -15,7 +16,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     Parley__Content *c = NULL, *again = NULL;
     uint8_t *buf;
-    size_t len, unknown, att_unknown = 0;
+    size_t len, unknown;
+    /* Every submessage whose unknown fields are set aside, and how many each had. */
+    ProtobufCMessage *subs[4];
+    size_t sub_unknown[4], n_subs = 0;
 
     if (cl_content_parse(data, size, &c) != 0) {
         FZ_CHECK(c == NULL);
@@ -30,9 +34,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * the known fields are compared. */
     unknown = c->base.n_unknown_fields;
     c->base.n_unknown_fields = 0;
-    if (c->attachment) { /* the same for the attachment's own unknown fields */
-        att_unknown = c->attachment->base.n_unknown_fields;
-        c->attachment->base.n_unknown_fields = 0;
+    /* The same for the submessages' own unknown fields. */
+    if (c->attachment)
+        subs[n_subs++] = &c->attachment->base;
+    if (c->receipt)
+        subs[n_subs++] = &c->receipt->base;
+    if (c->group_update)
+        subs[n_subs++] = &c->group_update->base;
+    if (c->group_sender_key)
+        subs[n_subs++] = &c->group_sender_key->base;
+    for (size_t i = 0; i < n_subs; i++) {
+        sub_unknown[i] = subs[i]->n_unknown_fields;
+        subs[i]->n_unknown_fields = 0;
     }
     len = parley__content__get_packed_size(c);
     if ((buf = malloc(len ? len : 1))) {
@@ -54,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(buf);
     }
     c->base.n_unknown_fields = unknown; /* so that they are freed */
-    if (c->attachment)
-        c->attachment->base.n_unknown_fields = att_unknown;
+    for (size_t i = 0; i < n_subs; i++)
+        subs[i]->n_unknown_fields = sub_unknown[i];
     parley__content__free_unpacked(c, NULL);
     return 0;
 }
