@@ -195,6 +195,9 @@ static void set_up(stage *s, const char *tag, int written)
     mp_set_hooks(s->w.px, server_hook, client_hook, &s->g);
     s->alice = adv_client_new(&s->w, "alice");
     s->bob = adv_client_new(&s->w, "bob");
+    /* Their first entries are published about a batch interval after registration. */
+    adv_wait_published(&s->w, "alice", 0);
+    adv_wait_published(&s->w, "bob", 0);
     ADV_RC(s->alice, pl_client_kt_monitor(s->alice, 1), PL_CLIENT_OK);
     if (written)
         ADV_RC(s->alice, pl_client_send(s->alice, "bob", "hi bob", 6, id), PL_CLIENT_OK);

@@ -94,7 +94,10 @@ static void substituted_value_fails_the_proof(void **state)
     pl_account_free(mallory);
 
     /* Before the first message (alice's own state verified, so her view is the latest): nothing
-     * is sent to bob. */
+     * is sent to bob. Their first entries are published about a batch interval after
+     * registration. */
+    adv_wait_published(&w, "alice", 0);
+    adv_wait_published(&w, "bob", 0);
     ADV_RC(alice, pl_client_kt_monitor(alice, 1), PL_CLIENT_OK);
     mp_lock(w.px);
     a.substitute = 1;
