@@ -28,6 +28,7 @@
 
 #include <sodium.h>
 
+#include "client_group_devices.h"
 #include "client_internal.h"
 #include "client_kt.h"
 #include "parley/group_state.h"
@@ -559,6 +560,40 @@ out:
     return r;
 }
 
+int pl_client_group_rename(pl_client *c, const char *name, const char *new_name)
+{
+    pl_group_state *st = NULL, *next = NULL;
+    pl_group_change_body body;
+    pl_group_applied applied;
+    pl_cstore_group g;
+    uint8_t *change = NULL;
+    size_t change_len = 0, n = strlen(new_name);
+    int r;
+
+    if (n == 0 || n > PL_GROUP_NAME_MAX)
+        return cl_fail(c, PL_CLIENT_E_USAGE, "a group's name is 1 to %u bytes",
+                       PL_GROUP_NAME_MAX);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)new_name[i] < 0x20 || new_name[i] == 0x7f)
+            return cl_fail(c, PL_CLIENT_E_USAGE, "a group's name has no control characters");
+    if ((r = find_group(c, name, &g, 1)) != PL_CLIENT_OK ||
+        (r = cl_group_load_state(c, &g, &st)) != PL_CLIENT_OK)
+        goto out;
+    memset(&body, 0, sizeof body);
+    body.kind = PL_GROUP_CHANGE_RENAME;
+    body.name = (const uint8_t *)new_name;
+    body.name_len = n;
+    /* The shared name changes for every member; local names (which key the history) stay. */
+    if ((r = make_change(c, &g, st, &body, &next, &applied, &change, &change_len)) ==
+        PL_CLIENT_OK)
+        r = send_update_to_all(c, st, g.group_id, change, change_len, NULL);
+out:
+    free(change);
+    pl_group_state_free(st);
+    pl_group_state_free(next);
+    return r;
+}
+
 int pl_client_group_remove(pl_client *c, const char *name, const char *user)
 {
     return remove_or_leave(c, name, user);
@@ -729,6 +764,12 @@ static void store_key(pl_client *c, const char *sender, uint32_t sender_device,
     }
     cap = pl_sender_key_receiver_saved_size(rx);
     rx_name(name, info.group_id, sender, sender_device);
+    /* A chain for a group we do not know (yet) counts against its sender's bound. */
+    if (pl_cstore_group_by_id(c->store, info.group_id, &g) != PL_CSTORE_OK &&
+        cl_group_pending_note(c, sender, info.group_id, sender_device) != PL_CLIENT_OK) {
+        group_notice(c, sender, "could not save a group key: %s", c->err);
+        goto out;
+    }
     {
         uint8_t *old = NULL;
         size_t old_len = 0;
@@ -741,10 +782,10 @@ static void store_key(pl_client *c, const char *sender, uint32_t sender_device,
         group_notice(c, sender, "could not save a group key: %s", pl_cstore_last_error(c->store));
         goto out;
     }
-    /* The first chain of a device of another member: answer with ours (a new member, or one
-     * that joined while we did), over the session its message just started. */
-    if (first && strcmp(sender, c->username) != 0 &&
-        pl_cstore_group_by_id(c->store, info.group_id, &g) == PL_CSTORE_OK && g.active &&
+    /* The first chain of another member device (our own new device too): answer with ours
+     * (a new member or device, or one that joined while we did), over the session its
+     * message just started. */
+    if (first && pl_cstore_group_by_id(c->store, info.group_id, &g) == PL_CSTORE_OK && g.active &&
         cl_group_load_own(c, &g, &own) == PL_CLIENT_OK) {
         if (send_key(c, sender, own) != PL_CLIENT_OK)
             group_notice(c, sender, "could not send our group key: %s", c->err);
@@ -781,8 +822,15 @@ static void fill(const pl_cstore_group *g, const pl_group_state *st, pl_client_g
     cl_hex(g->group_id, 16, out->id);
     out->active = g->active;
     if (st) {
+        size_t len = 0;
+        const uint8_t *shared = pl_group_state_name(st, &len);
+
         out->epoch = pl_group_state_epoch(st);
         out->n_members = pl_group_state_member_count(st);
+        if (len >= sizeof out->shared_name)
+            len = sizeof out->shared_name - 1;
+        memcpy(out->shared_name, shared, len);
+        out->shared_name[len] = '\0';
     }
 }
 
@@ -839,4 +887,47 @@ int pl_client_groups(pl_client *c, pl_client_group_cb cb, void *ctx)
     int r = pl_cstore_group_list(c->store, list_each, &l);
 
     return r == PL_CSTORE_OK ? PL_CLIENT_OK : cl_store_fail(c, r, "listing groups");
+}
+
+/* ---- For client_group_devices.c (declared in client_group_devices.h) ----------------------- */
+
+int cl_group_member_from_log(pl_client *c, const char *user, pl_group_member *m)
+{
+    return member_from_log(c, user, m);
+}
+
+int cl_group_make_change(pl_client *c, const pl_cstore_group *g, const pl_group_state *st,
+                         const pl_group_change_body *body, pl_group_state **next,
+                         pl_group_applied *applied, uint8_t **change, size_t *change_len)
+{
+    return make_change(c, g, st, body, next, applied, change, change_len);
+}
+
+int cl_group_send_update(pl_client *c, const char *to, const uint8_t group_id[16],
+                         const uint8_t *change, size_t change_len, const uint8_t *prev,
+                         size_t prev_len)
+{
+    return send_update(c, to, group_id, change, change_len, prev, prev_len);
+}
+
+int cl_group_send_update_to_all(pl_client *c, const pl_group_state *st, const uint8_t id[16],
+                                const uint8_t *change, size_t len, const char *skip)
+{
+    return send_update_to_all(c, st, id, change, len, skip);
+}
+
+int cl_group_rotate(pl_client *c, const pl_cstore_group *g, const pl_group_state *next)
+{
+    pl_sender_key *key = NULL;
+    int r = new_own_key(c, g, &key);
+
+    if (r == PL_CLIENT_OK)
+        r = send_key_to_all(c, next, key);
+    pl_sender_key_free(key);
+    return r;
+}
+
+int cl_group_find(pl_client *c, const char *name, pl_cstore_group *g, int need_active)
+{
+    return find_group(c, name, g, need_active);
 }

@@ -3,7 +3,9 @@
  * ciphertext with GroupSend, and receiving one.
  *
  * Sending: every member's devices in the group state are checked against that member's
- * verified key-transparency state (cl_group_check_members: a ghost device stops the send);
+ * verified key-transparency state; a member whose verified devices differ gets a devices
+ * change first (cl_group_sync_members, client_group_devices.c), so the group never lists a
+ * device the log does not show, nor lacks one it does;
  * the Content {message_id, sent_at, text, group_id} is padded, encrypted once with our
  * sending chain, the chain saved BEFORE the ciphertext leaves, and GroupSend addresses every
  * member device but this one. The history keeps it under peer "#NAME".
@@ -20,6 +22,7 @@
 
 #include <sodium.h>
 
+#include "client_group_devices.h"
 #include "client_internal.h"
 #include "parley/group_state.h"
 #include "parley/sender_key.h"
@@ -27,10 +30,8 @@
 #define PAD_TO 64u
 
 /* client_group.c */
-int cl_group_load_state(pl_client *c, const pl_cstore_group *g, pl_group_state **out);
 int cl_group_load_own(pl_client *c, const pl_cstore_group *g, pl_sender_key **out);
 int cl_group_save_own(pl_client *c, const pl_cstore_group *g, const pl_sender_key *key);
-int cl_group_check_members(pl_client *c, const pl_group_state *st);
 void cl_group_rx_name(char out[64], const uint8_t group_id[16], const char *user, uint32_t dev);
 
 static uint8_t *group_body(const char *sender, const char *text, size_t len, size_t *out_len)
@@ -75,13 +76,19 @@ int pl_client_group_send(pl_client *c, const char *name, const char *text, size_
         return cl_fail(c, PL_CLIENT_E_REFUSED, "you are no longer a member of %s", name);
     if ((r = cl_group_load_state(c, &g, &st)) != PL_CLIENT_OK)
         return r;
+    /* The ghost-device check, before anything is encrypted: a member whose verified devices
+     * differ from the state gets a devices change from us first (which may rotate our
+     * chain, so the chain is loaded after). */
+    {
+        size_t changed = 0;
+
+        if ((r = cl_group_sync_members(c, &g, &st, NULL, &changed)) != PL_CLIENT_OK)
+            goto out;
+    }
     if ((r = cl_group_load_own(c, &g, &key)) != PL_CLIENT_OK) {
         r = cl_fail(c, PL_CLIENT_E_STORE, "no sender key for %s", name);
         goto out;
     }
-    /* The ghost-device check, before anything is encrypted. */
-    if ((r = cl_group_check_members(c, st)) != PL_CLIENT_OK)
-        goto out;
     n_members = pl_group_state_member_count(st);
     users = calloc(n_members, sizeof *users);
     counts = calloc(n_members, sizeof *counts);

@@ -1,0 +1,72 @@
+/*
+ * client_group_devices.h: what client_group.c, client_group_msg.c and
+ * client_group_devices.c share about keeping each member's devices in a group equal to the
+ * member's verified key-transparency state (PROTOCOL.md §32.2 "Devices"), and the bound on
+ * the sender keys kept for groups this device does not know yet (§32.3).
+ */
+#ifndef PARLEY_CLIENT_GROUP_DEVICES_H
+#define PARLEY_CLIENT_GROUP_DEVICES_H
+
+#include "client_internal.h"
+#include "parley/group_state.h"
+
+/* ---- client_group.c, for the files below ---- */
+int cl_group_load_state(pl_client *c, const pl_cstore_group *g, pl_group_state **out);
+int cl_group_find(pl_client *c, const char *name, pl_cstore_group *g, int need_active);
+/* The member entry of user from its verified key-transparency state (waits, bounded, for a
+ * new account's first entry). */
+int cl_group_member_from_log(pl_client *c, const char *user, pl_group_member *m);
+/* Signs body, applies it to st and saves the next state (*next, *change malloc'd). */
+int cl_group_make_change(pl_client *c, const pl_cstore_group *g, const pl_group_state *st,
+                         const pl_group_change_body *body, pl_group_state **next,
+                         pl_group_applied *applied, uint8_t **change, size_t *change_len);
+/* GroupUpdate{change, prev_state (may be empty), group_id} to every device of `to`. */
+int cl_group_send_update(pl_client *c, const char *to, const uint8_t group_id[16],
+                         const uint8_t *change, size_t change_len, const uint8_t *prev,
+                         size_t prev_len);
+/* The update (no prev_state) to every member of st but `skip` (NULL: none). */
+int cl_group_send_update_to_all(pl_client *c, const pl_group_state *st, const uint8_t id[16],
+                                const uint8_t *change, size_t len, const char *skip);
+/* A new chain for this device in g, saved, sent to every member device of next. */
+int cl_group_rotate(pl_client *c, const pl_cstore_group *g, const pl_group_state *next);
+
+/* ---- client_group_devices.c ---- */
+
+/*
+ * Brings every member of group g (*st, its saved state) to the devices of the member's
+ * verified key-transparency state: for a member whose devices differ (looked up again once),
+ * this device signs a `devices` change, saves the new state, sends it (with prev_state to the
+ * member's own devices, which may not know the group yet) and, when a device left, rotates
+ * our chain. On PL_CLIENT_OK *st is the current state (replaced when it changed) and
+ * *changed counts the changes made. A member whose account key changed (a new account) is
+ * refused with PL_CLIENT_E_KT_UNLOGGED: that is a remove and an add, not a devices change.
+ * only, when not NULL, limits this to that member.
+ */
+int cl_group_sync_members(pl_client *c, const pl_cstore_group *g, pl_group_state **st,
+                          const char *only, size_t *changed);
+
+/* ---- client_group_pending.c: sender keys of groups not known yet ---- */
+
+/* At most this many chains (group, device) per sending account are kept for groups this
+ * device does not know; the oldest goes first. */
+#define CL_GROUP_PENDING_MAX 32u
+#define CL_GROUP_PENDING_ENTRY 20u /* group id (16) | device id (u32, big-endian) */
+
+/*
+ * The pure part, on a list of n entries (oldest first) with room for max + 1: adds entry at
+ * the end unless it is there already. When the list then holds more than max, the oldest is
+ * taken out and copied to evicted, and *did_evict set. Returns the new count.
+ */
+size_t cl_group_pending_add(uint8_t *list, size_t n, size_t max,
+                            const uint8_t entry[CL_GROUP_PENDING_ENTRY],
+                            uint8_t evicted[CL_GROUP_PENDING_ENTRY], int *did_evict);
+
+/*
+ * Before the chain of sender's device for the unknown group group_id is stored: records it
+ * in sender's pending list ("gkp/<sender>"), drops entries whose group is now known, and
+ * deletes the stored chain of an entry pushed out. Failures are reported as PL_CLIENT_E_*.
+ */
+int cl_group_pending_note(pl_client *c, const char *sender, const uint8_t group_id[16],
+                          uint32_t device_id);
+
+#endif
