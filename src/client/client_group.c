@@ -931,3 +931,14 @@ int cl_group_find(pl_client *c, const char *name, pl_cstore_group *g, int need_a
 {
     return find_group(c, name, g, need_active);
 }
+
+int cl_group_send_own_key(pl_client *c, const pl_cstore_group *g, const char *to)
+{
+    pl_sender_key *own = NULL;
+    int r = cl_group_load_own(c, g, &own);
+
+    if (r == PL_CLIENT_OK)
+        r = send_key(c, to, own);
+    pl_sender_key_free(own);
+    return r;
+}

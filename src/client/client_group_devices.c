@@ -132,13 +132,15 @@ static int issue_devices_change(pl_client *c, const pl_cstore_group *g, pl_group
         goto out;
     /* The member's own devices get the state it applies to (a new one joins from it), the
      * others the change alone; a removed device is in neither verified list, so it gets
-     * nothing. Then, if a device left, our new chain to the devices that remain. */
-    if ((r = cl_group_send_update(c, user, g->group_id, change, change_len, prev, prev_len)) ==
-            PL_CLIENT_OK &&
-        (r = cl_group_send_update_to_all(c, *st, g->group_id, change, change_len, user)) ==
-            PL_CLIENT_OK &&
-        applied.rotate_sender_keys)
-        r = cl_group_rotate(c, g, next);
+     * nothing. Then, if a device left, our new chain to the devices that remain; else our
+     * chain to the member's devices, so that a new one reads what we send next (over the
+     * session the update just started: we send first, it answers). */
+    r = cl_group_send_update(c, user, g->group_id, change, change_len, prev, prev_len);
+    if (r == PL_CLIENT_OK)
+        r = cl_group_send_update_to_all(c, *st, g->group_id, change, change_len, user);
+    if (r == PL_CLIENT_OK)
+        r = applied.rotate_sender_keys ? cl_group_rotate(c, g, next)
+                                       : cl_group_send_own_key(c, g, user);
     pl_group_state_free(*st);
     *st = next;
     next = NULL;

@@ -27,6 +27,8 @@ int cl_group_send_update(pl_client *c, const char *to, const uint8_t group_id[16
 /* The update (no prev_state) to every member of st but `skip` (NULL: none). */
 int cl_group_send_update_to_all(pl_client *c, const pl_group_state *st, const uint8_t id[16],
                                 const uint8_t *change, size_t len, const char *skip);
+/* Our current chain in g to every device of `to` (and our other devices). */
+int cl_group_send_own_key(pl_client *c, const pl_cstore_group *g, const char *to);
 /* A new chain for this device in g, saved, sent to every member device of next. */
 int cl_group_rotate(pl_client *c, const pl_cstore_group *g, const pl_group_state *next);
 
