@@ -65,8 +65,7 @@ int cmd_group(cli_ctx *ctx, int argc, char **argv)
     name = argv[optind + 1];
     n = argc - optind - 2; /* arguments after NAME */
     if (!((strcmp(sub, "create") == 0 && n >= 1) ||
-          ((strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0 ||
-            strcmp(sub, "rename") == 0) &&
+          ((strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0 || strcmp(sub, "rename") == 0) &&
            n == 1) ||
           ((strcmp(sub, "leave") == 0 || strcmp(sub, "info") == 0) && n == 0))) {
         r = cli_usage_error("group", "expected create NAME USER..., add|remove NAME USER, "

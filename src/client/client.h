@@ -284,7 +284,7 @@ typedef struct pl_client_group {
                             * history's peer "#NAME"); the shared name if it was free */
     char shared_name[256]; /* the name in the group state, the same for every member: set
                             * at create, changed by `group rename` (any bytes but NUL) */
-    char id[33];   /* hex group id */
+    char id[33];           /* hex group id */
     uint32_t epoch;
     int active; /* 0 once we left or were removed */
     size_t n_members;

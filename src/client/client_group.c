@@ -571,8 +571,7 @@ int pl_client_group_rename(pl_client *c, const char *name, const char *new_name)
     int r;
 
     if (n == 0 || n > PL_GROUP_NAME_MAX)
-        return cl_fail(c, PL_CLIENT_E_USAGE, "a group's name is 1 to %u bytes",
-                       PL_GROUP_NAME_MAX);
+        return cl_fail(c, PL_CLIENT_E_USAGE, "a group's name is 1 to %u bytes", PL_GROUP_NAME_MAX);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)new_name[i] < 0x20 || new_name[i] == 0x7f)
             return cl_fail(c, PL_CLIENT_E_USAGE, "a group's name has no control characters");
@@ -584,8 +583,7 @@ int pl_client_group_rename(pl_client *c, const char *name, const char *new_name)
     body.name = (const uint8_t *)new_name;
     body.name_len = n;
     /* The shared name changes for every member; local names (which key the history) stay. */
-    if ((r = make_change(c, &g, st, &body, &next, &applied, &change, &change_len)) ==
-        PL_CLIENT_OK)
+    if ((r = make_change(c, &g, st, &body, &next, &applied, &change, &change_len)) == PL_CLIENT_OK)
         r = send_update_to_all(c, st, g.group_id, change, change_len, NULL);
 out:
     free(change);

@@ -112,6 +112,16 @@ static void group_send(const char *home, const char *group, const char *text)
     ch_result_free(&r);
 }
 
+/* No notice of a change refused, a key not saved, a message unreadable. */
+static void no_notice(char *const *outs, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (outs[i] && (strstr(outs[i], "parley: notice:") || strstr(outs[i], "\"notice\":true"))) {
+            ch_keep();
+            fail_msg("%s had a notice:\n%s", names[i], outs[i]);
+        }
+}
+
 static void expect(const char *out, const char *text, size_t want, const char *who)
 {
     size_t got = ch_count(out ? out : "", text);
@@ -216,6 +226,7 @@ static void test_a_linked_device_joins_and_a_removed_one_is_cut_off(void **state
                      outs[i] ? outs[i] : "");
         }
     expect(outs[3], "canary-d1", 0, "bob-2"); /* sent before it existed */
+    no_notice(outs, names, 4);
     clear(outs, 4);
     group_send(alice, "trio", "after link canary-d2");
     group_send(carol, "trio", "carol too canary-d3");
@@ -226,6 +237,7 @@ static void test_a_linked_device_joins_and_a_removed_one_is_cut_off(void **state
     expect(outs[1], "canary-d2", 1, "bob-1");
     for (size_t i = 0; i < 3; i++)
         expect(outs[i], "canary-d4", 1, names[i]);
+    no_notice(outs, names, 4);
     clear(outs, 4);
 
     /* bob removes the laptop: every chain rotates; it reads nothing sent after. */
@@ -251,6 +263,7 @@ static void test_a_linked_device_joins_and_a_removed_one_is_cut_off(void **state
     expect(outs[1], "canary-d5", 1, "bob-1");
     expect(outs[2], "canary-d5", 1, "carol");
     expect(outs[2], "canary-d7", 1, "carol");
+    no_notice(outs, names, 3);
     outs[3] = recv_json(b2, 0); /* it may not even connect any more */
     expect(outs[3], "canary-d5", 0, "bob-2");
     expect(outs[3], "canary-d6", 0, "bob-2");
@@ -295,6 +308,7 @@ static void test_a_sender_updates_a_member_whose_devices_did_not(void **state)
     expect(outs[3], "canary-e1", 1, "finn-2");
     expect(outs[2], "canary-e1", 1, "finn");
     expect(outs[1], "canary-e1", 1, "erin");
+    no_notice(outs, names, 4);
     clear(outs, 4);
     group_send(erin, "quad", "erin canary-e2");
     group_send(finn2, "quad", "tablet canary-e3");
@@ -305,6 +319,7 @@ static void test_a_sender_updates_a_member_whose_devices_did_not(void **state)
     for (size_t i = 0; i < 3; i++)
         expect(outs[i], "canary-e3", 1, names[i]);
     expect(outs[0], "canary-e4", 1, "dan");
+    no_notice(outs, names, 4);
     clear(outs, 4);
 
     /* rename: the shared name changes for everyone; local names stay. */
