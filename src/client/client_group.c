@@ -93,7 +93,8 @@ int cl_group_load_state(pl_client *c, const pl_cstore_group *g, pl_group_state *
     return PL_CLIENT_OK;
 }
 
-static int save_state(pl_client *c, const pl_cstore_group *g, const pl_group_state *st)
+static int save_state_as(pl_client *c, const pl_cstore_group *g, const pl_group_state *st,
+                         const char *what)
 {
     char name[64];
     size_t cap = pl_group_state_encoded_size(st), len = 0;
@@ -106,10 +107,22 @@ static int save_state(pl_client *c, const pl_cstore_group *g, const pl_group_sta
         free(buf);
         return cl_fail(c, PL_CLIENT_E_NOMEM, "cannot encode a group state");
     }
-    secret_name(name, g, "state");
+    secret_name(name, g, what);
     r = pl_cstore_secret_put(c->store, name, buf, len);
     free(buf);
     return r == PL_CSTORE_OK ? PL_CLIENT_OK : cl_store_fail(c, r, "saving a group's state");
+}
+
+static int save_state(pl_client *c, const pl_cstore_group *g, const pl_group_state *st)
+{
+    return save_state_as(c, g, st, "state");
+}
+
+/* The state before the last change applied ("g<local>/prev"), kept so that a sibling of
+ * that change (a fork) can be recognised (cl_group_adopt_sibling). */
+static int save_parent(pl_client *c, const pl_cstore_group *g, const pl_group_state *st)
+{
+    return save_state_as(c, g, st, "prev");
 }
 
 int cl_group_load_own(pl_client *c, const pl_cstore_group *g, pl_sender_key **out);
@@ -458,6 +471,8 @@ static int make_change(pl_client *c, const pl_cstore_group *g, const pl_group_st
     if ((e = pl_group_apply(st, *change, *change_len, next, applied)) != PL_OK)
         return cl_fail(c, PL_CLIENT_E_USAGE, "that change does not apply to %s (%s)", g->name,
                        pl_strerror(e));
+    if ((e = save_parent(c, g, st)) != PL_CLIENT_OK)
+        return e;
     return save_state(c, g, *next);
 }
 
@@ -666,6 +681,12 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
         return;
     }
     e = pl_group_apply(base, gu->change.data, gu->change.len, &next, &applied);
+    /* A sibling of the change we applied last (two members changed the group at once, to
+     * the same result): the same rule everywhere picks one (client_group_devices.c). */
+    if (e == PL_E_STATE_CHAIN && known &&
+        cl_group_adopt_sibling(c, &g, base, sender, sender_device, gu->change.data,
+                               gu->change.len))
+        goto out;
     if (e != PL_OK) {
         if (strcmp(sender, c->username) != 0) /* our own change may come back as a copy */
             group_notice(c, sender, "a group change did not verify (%s): ignored", pl_strerror(e));
@@ -698,6 +719,7 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
         if (pl_cstore_begin(c->store) != PL_CSTORE_OK)
             goto out;
         if (pl_cstore_group_add(c->store, &g) != PL_CSTORE_OK || save_state(c, &g, next) ||
+            (base && save_parent(c, &g, base)) ||
             new_own_key(c, &g, &key) || pl_cstore_commit(c->store) != PL_CSTORE_OK) {
             pl_cstore_rollback(c->store);
             group_notice(c, sender, "could not save a group: %s", c->err);
@@ -713,7 +735,7 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
         group_notice(c, sender, "refused a group change: %s", c->err);
         goto out;
     }
-    if (save_state(c, &g, next) != PL_CLIENT_OK) {
+    if (save_parent(c, &g, base) != PL_CLIENT_OK || save_state(c, &g, next) != PL_CLIENT_OK) {
         group_notice(c, sender, "could not save a group: %s", c->err);
         goto out;
     }
@@ -939,4 +961,27 @@ int cl_group_send_own_key(pl_client *c, const pl_cstore_group *g, const char *to
         r = send_key(c, to, own);
     pl_sender_key_free(own);
     return r;
+}
+
+int cl_group_load_parent(pl_client *c, const pl_cstore_group *g, pl_group_state **out)
+{
+    char name[64];
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    int r;
+
+    *out = NULL;
+    secret_name(name, g, "prev");
+    if ((r = pl_cstore_secret_get(c->store, name, &blob, &len)) != PL_CSTORE_OK)
+        return r == PL_CSTORE_E_NOT_FOUND ? PL_CLIENT_E_NOT_FOUND
+                                          : cl_store_fail(c, r, "reading a group's state");
+    r = pl_group_state_decode(blob, len, out);
+    pl_cstore_free_secret(blob, len);
+    return r == PL_OK ? PL_CLIENT_OK
+                      : cl_fail(c, PL_CLIENT_E_CORRUPT, "a saved state of %s is damaged", g->name);
+}
+
+int cl_group_save_state(pl_client *c, const pl_cstore_group *g, const pl_group_state *st)
+{
+    return save_state(c, g, st);
 }

@@ -14,6 +14,12 @@
  * The change goes with prev_state to the member's own account (its new device does not know
  * the group and joins from it, §32.3) and without to the other members; a change that drops
  * a device rotates every sender key, ours first.
+ *
+ * Two devices may so issue a change from the same state at the same moment (the member's own
+ * device and a sender, or two senders): a fork of the change chain. When both give the same
+ * group (the same members, devices and name: the usual case, two devices changes for the
+ * same new device list), every device keeps the one whose change hashes smaller
+ * (cl_group_adopt_sibling), so all converge once both changes reached them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,4 +283,70 @@ int pl_client_group_own_devices_changed(pl_client *c, uint32_t device_id, int ad
     if (first_err != PL_CLIENT_OK)
         return cl_fail(c, first_err, "%s", err);
     return PL_CLIENT_OK;
+}
+
+/* ---- Forks ---------------------------------------------------------------------------------- */
+
+/* Where last_change_hash sits in a state's encoding (§30.1: version, group id, epoch,
+ * max_members before it). */
+#define LAST_CHANGE_AT (1u + 16u + 4u + 2u)
+
+int cl_group_sibling_order(const uint8_t *ours, size_t ours_len, const uint8_t *theirs,
+                           size_t theirs_len)
+{
+    const size_t end = LAST_CHANGE_AT + PL_GROUP_HASH_BYTES;
+
+    if (ours_len != theirs_len || ours_len < end || memcmp(ours, theirs, LAST_CHANGE_AT) != 0 ||
+        memcmp(ours + end, theirs + end, ours_len - end) != 0)
+        return CL_GROUP_SIBLING_NOT;
+    return memcmp(theirs + LAST_CHANGE_AT, ours + LAST_CHANGE_AT, PL_GROUP_HASH_BYTES) < 0
+               ? CL_GROUP_SIBLING_ADOPT
+               : CL_GROUP_SIBLING_KEEP;
+}
+
+static uint8_t *encode(const pl_group_state *st, size_t *len)
+{
+    size_t cap = pl_group_state_encoded_size(st);
+    uint8_t *buf = malloc(cap);
+
+    if (buf && pl_group_state_encode(st, buf, cap, len) != PL_OK) {
+        free(buf);
+        buf = NULL;
+    }
+    return buf;
+}
+
+int cl_group_adopt_sibling(pl_client *c, const pl_cstore_group *g, const pl_group_state *cur,
+                           const char *sender, uint32_t sender_device, const uint8_t *change,
+                           size_t len)
+{
+    pl_group_state *parent = NULL, *alt = NULL;
+    pl_group_applied applied;
+    char author[CL_USERNAME_MAX + 1];
+    uint8_t *ours = NULL, *theirs = NULL;
+    size_t ours_len = 0, theirs_len = 0;
+    int handled = 0, order;
+
+    if (cl_group_load_parent(c, g, &parent) != PL_CLIENT_OK ||
+        pl_group_apply(parent, change, len, &alt, &applied) != PL_OK)
+        goto out;
+    member_name(&applied.author, author);
+    if (strcmp(author, sender) != 0 || applied.author_device_id != sender_device)
+        goto out;
+    if (!(ours = encode(cur, &ours_len)) || !(theirs = encode(alt, &theirs_len)))
+        goto out;
+    order = cl_group_sibling_order(ours, ours_len, theirs, theirs_len);
+    if (order == CL_GROUP_SIBLING_NOT)
+        goto out;
+    /* The members are those we hold already (checked when we applied ours): no key to
+     * rotate, nobody new to check. */
+    if (order == CL_GROUP_SIBLING_ADOPT && cl_group_save_state(c, g, alt) != PL_CLIENT_OK)
+        goto out;
+    handled = 1;
+out:
+    free(ours);
+    free(theirs);
+    pl_group_state_free(parent);
+    pl_group_state_free(alt);
+    return handled;
 }

@@ -47,6 +47,33 @@ int cl_group_rotate(pl_client *c, const pl_cstore_group *g, const pl_group_state
 int cl_group_sync_members(pl_client *c, const pl_cstore_group *g, pl_group_state **st,
                           const char *only, size_t *changed);
 
+/* The state before the last change applied (E_NOT_FOUND if none was kept), and saving the
+ * current state (client_group.c). */
+int cl_group_load_parent(pl_client *c, const pl_cstore_group *g, pl_group_state **out);
+int cl_group_save_state(pl_client *c, const pl_cstore_group *g, const pl_group_state *st);
+
+/*
+ * Forks (§32.2 "Two changes at once"). The pure part: ours and theirs are two state
+ * encodings (§30.1). Returns CL_GROUP_SIBLING_NOT when they differ in anything but
+ * last_change_hash (or are not states), CL_GROUP_SIBLING_KEEP when ours has the smaller
+ * last_change_hash (or the same), CL_GROUP_SIBLING_ADOPT when theirs has the smaller.
+ */
+#define CL_GROUP_SIBLING_NOT 0
+#define CL_GROUP_SIBLING_KEEP 1
+#define CL_GROUP_SIBLING_ADOPT 2
+int cl_group_sibling_order(const uint8_t *ours, size_t ours_len, const uint8_t *theirs,
+                           size_t theirs_len);
+/*
+ * A received change that did not apply to our state cur (PL_E_STATE_CHAIN): if it applies
+ * to the state before our last change, was made by the device that sent it, and gives a
+ * state equal to cur but for the last change's hash, it is a sibling: the state whose last
+ * change hashes smaller is kept (adopted and saved if it is theirs). Returns 1 when change
+ * was such a sibling (handled: nothing to announce), 0 otherwise (nothing changed).
+ */
+int cl_group_adopt_sibling(pl_client *c, const pl_cstore_group *g, const pl_group_state *cur,
+                           const char *sender, uint32_t sender_device, const uint8_t *change,
+                           size_t len);
+
 /* ---- client_group_pending.c: sender keys of groups not known yet ---- */
 
 /* At most this many chains (group, device) per sending account are kept for groups this

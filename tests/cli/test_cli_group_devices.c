@@ -8,7 +8,8 @@
  *   - finn links a device from a device that does not know the group (as an old client
  *     would): dan's next send updates the group for him, and finn's new device reads that
  *     very message;
- *   - `group rename` changes the name every member sees, not anyone's local name.
+ *   - `group rename` changes the name every member sees, not anyone's local name;
+ *   - two members issue that devices change at the same moment (a fork): all converge.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -350,6 +351,64 @@ static void test_a_sender_updates_a_member_whose_devices_did_not(void **state)
     ph_test_end();
 }
 
+/* Two members issue the devices change for a third at the same moment (a fork of the change
+ * chain): every device ends with the same state, so a later change applies everywhere. */
+static void test_two_devices_changes_at_once_converge(void **state)
+{
+    const char *gia = strdup(ch_home("gia")), *hal = strdup(ch_home("hal"));
+    const char *ivy = strdup(ch_home("ivy")), *old = strdup(ch_home("hal-old"));
+    const char *hal2 = strdup(ch_home("hal-2"));
+    const char *homes[4] = {gia, hal, ivy, hal2};
+    const char *names[4] = {"gia", "hal", "ivy", "hal-2"};
+    char *outs[4] = {NULL}, cmd[512];
+    ch_result r;
+
+    (void)state;
+    ph_test_begin();
+    ch_init_user(server, gia, "gia");
+    ch_init_user(server, hal, "hal");
+    ch_init_user(server, ivy, "ivy");
+    introduce(hal, "hal", ivy, "ivy");
+    snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", hal, old);
+    assert_int_equal(system(cmd), 0);
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", gia, "group", "create", "fork", "hal", "ivy"));
+    CH_ASSERT_STATUS(&r, 0);
+    ch_result_free(&r);
+    sync_all(homes, 3, outs);
+    clear(outs, 4);
+
+    ch_link_device(server, old, hal2, "tablet");
+    /* gia and ivy both find hal's devices changed, each before hearing of the other. */
+    group_send(gia, "fork", "from gia canary-f1");
+    group_send(ivy, "fork", "from ivy canary-f2");
+    sync_all(homes, 4, outs);
+    no_notice(outs, names, 4);
+    expect(outs[3], "canary-f1", 1, "hal-2");
+    expect(outs[3], "canary-f2", 1, "hal-2");
+    expect(outs[1], "canary-f1", 1, "hal");
+    clear(outs, 4);
+    /* One state everywhere: a change made on it applies everywhere. */
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", hal, "group", "rename", "fork", "joined"));
+    CH_ASSERT_STATUS(&r, 0);
+    ch_result_free(&r);
+    sync_all(homes, 4, outs);
+    no_notice(outs, names, 4);
+    for (size_t i = 0; i < 4; i++) {
+        ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", homes[i], "group", "info", "fork"));
+        CH_ASSERT_STATUS(&r, 0);
+        if (!strstr(r.out, "\"name\":\"joined\"") || !strstr(r.out, "\"epoch\":2")) {
+            ch_keep();
+            fail_msg("%s did not converge: %s", names[i], r.out);
+        }
+        ch_result_free(&r);
+    }
+    clear(outs, 4);
+    free((void *)old);
+    for (size_t i = 0; i < 4; i++)
+        free((void *)homes[i]);
+    ph_test_end();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +416,7 @@ int main(void)
                                   test_teardown),
         cmocka_unit_test_teardown(test_a_sender_updates_a_member_whose_devices_did_not,
                                   test_teardown),
+        cmocka_unit_test_teardown(test_two_devices_changes_at_once_converge, test_teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
