@@ -659,6 +659,7 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
     pl_sender_key *key = NULL;
     pl_group_applied applied;
     pl_cstore_group g;
+    char announce[64];
     uint8_t id[16];
     int known, r, e;
 
@@ -684,8 +685,7 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
     /* A sibling of the change we applied last (two members changed the group at once, to
      * the same result): the same rule everywhere picks one (client_group_devices.c). */
     if (e == PL_E_STATE_CHAIN && known &&
-        cl_group_adopt_sibling(c, &g, base, sender, sender_device, gu->change.data,
-                               gu->change.len))
+        cl_group_adopt_sibling(c, &g, base, sender, sender_device, gu->change.data, gu->change.len))
         goto out;
     if (e != PL_OK) {
         if (strcmp(sender, c->username) != 0) /* our own change may come back as a copy */
@@ -718,15 +718,20 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
         pick_name(c, next, &g);
         if (pl_cstore_begin(c->store) != PL_CSTORE_OK)
             goto out;
+        /* Our chain goes out once the messages already waiting are processed
+         * (cl_group_flush_joins): members that joined with us, or that sent us a devices
+         * change, may have started a session with this device in them, and we must use it
+         * rather than start one of our own at the same time (§32.3). */
+        secret_name(announce, &g, "announce");
         if (pl_cstore_group_add(c->store, &g) != PL_CSTORE_OK || save_state(c, &g, next) ||
-            (base && save_parent(c, &g, base)) ||
-            new_own_key(c, &g, &key) || pl_cstore_commit(c->store) != PL_CSTORE_OK) {
+            (base && save_parent(c, &g, base)) || new_own_key(c, &g, &key) ||
+            pl_cstore_secret_put(c->store, announce, (const uint8_t *)"1", 1) != PL_CSTORE_OK ||
+            pl_cstore_commit(c->store) != PL_CSTORE_OK) {
             pl_cstore_rollback(c->store);
             group_notice(c, sender, "could not save a group: %s", c->err);
             goto out;
         }
-        if (send_key_to_all(c, next, key) != PL_CLIENT_OK)
-            group_notice(c, sender, "could not send our group key: %s", c->err);
+        c->group_joined = 1;
         goto out;
     }
     /* A known group: the subject of an add or devices change is checked like a joiner. */
@@ -984,4 +989,65 @@ int cl_group_load_parent(pl_client *c, const pl_cstore_group *g, pl_group_state 
 int cl_group_save_state(pl_client *c, const pl_cstore_group *g, const pl_group_state *st)
 {
     return save_state(c, g, st);
+}
+
+/* ---- Chains of groups joined, sent after the messages waiting (§32.3) --------------------- */
+
+typedef struct join_list {
+    pl_cstore_group *g;
+    size_t n, cap;
+} join_list;
+
+static int collect_joined(void *arg, const pl_cstore_group *g)
+{
+    join_list *l = arg;
+
+    if (!g->active)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        pl_cstore_group *more = realloc(l->g, cap * sizeof *more);
+
+        if (!more)
+            return 1;
+        l->g = more;
+        l->cap = cap;
+    }
+    l->g[l->n++] = *g;
+    return 0;
+}
+
+void cl_group_flush_joins(pl_client *c)
+{
+    join_list list = {NULL, 0, 0}, *l = &list;
+
+    c->group_joined = 0;
+    if (pl_cstore_group_list(c->store, collect_joined, l) != PL_CSTORE_OK) {
+        free(l->g);
+        return;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        pl_group_state *st = NULL;
+        pl_sender_key *key = NULL;
+        uint8_t *mark = NULL;
+        size_t mark_len = 0;
+        char announce[64];
+
+        secret_name(announce, &l->g[i], "announce");
+        if (pl_cstore_secret_get(c->store, announce, &mark, &mark_len) != PL_CSTORE_OK)
+            continue;
+        pl_cstore_free_secret(mark, mark_len);
+        if (cl_group_load_state(c, &l->g[i], &st) == PL_CLIENT_OK &&
+            cl_group_load_own(c, &l->g[i], &key) == PL_CLIENT_OK &&
+            send_key_to_all(c, st, key) == PL_CLIENT_OK)
+            (void)pl_cstore_secret_delete(c->store, announce);
+        else
+            group_notice(c, c->username,
+                         "could not send our key of group %s (tried again "
+                         "at the next receive): %s",
+                         l->g[i].name, c->err);
+        pl_group_state_free(st);
+        pl_sender_key_free(key);
+    }
+    free(l->g);
 }

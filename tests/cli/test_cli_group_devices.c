@@ -159,27 +159,6 @@ static size_t member_devices(const char *home, const char *group, const char *us
     return n;
 }
 
-/*
- * a and b exchange one message each way, a first, so that they share one pairwise session
- * before a group is made with both as invited members. Two members invited by the same
- * create both start a session with each other when they join (PROTOCOL.md §32.5, a known
- * limitation of the first version): each then keeps the other's, and the pairwise messages
- * between them (the changes one of them makes later) do not decrypt. This test is about
- * device changes, not that.
- */
-static void introduce(const char *a_home, const char *a_user, const char *b_home,
-                      const char *b_user)
-{
-    char *o;
-
-    ch_send(a_home, b_user, "hello");
-    o = recv_json(b_home, 1);
-    free(o);
-    ch_send(b_home, a_user, "hello back");
-    o = recv_json(a_home, 1);
-    free(o);
-}
-
 static unsigned long device_id_of(const char *home)
 {
     ch_result r;
@@ -206,7 +185,6 @@ static void test_a_linked_device_joins_and_a_removed_one_is_cut_off(void **state
     ch_init_user(server, alice, "alice");
     ch_init_user(server, b1, "bob");
     ch_init_user(server, carol, "carol");
-    introduce(b1, "bob", carol, "carol");
     ch_run(&r, NULL, NULL, CH_ARGS("--home", alice, "group", "create", "trio", "bob", "carol"));
     CH_ASSERT_STATUS(&r, 0);
     ch_result_free(&r);
@@ -290,7 +268,6 @@ static void test_a_sender_updates_a_member_whose_devices_did_not(void **state)
     ch_init_user(server, dan, "dan");
     ch_init_user(server, erin, "erin");
     ch_init_user(server, finn, "finn");
-    introduce(erin, "erin", finn, "finn");
     /* A copy of finn's device from before the group: it approves the new device without
      * knowing the group, as an old client would, so finn issues no devices change. */
     snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", finn, old);
@@ -368,7 +345,6 @@ static void test_two_devices_changes_at_once_converge(void **state)
     ch_init_user(server, gia, "gia");
     ch_init_user(server, hal, "hal");
     ch_init_user(server, ivy, "ivy");
-    introduce(hal, "hal", ivy, "ivy");
     snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", hal, old);
     assert_int_equal(system(cmd), 0);
     ch_run(&r, NULL, NULL, CH_ARGS("--home", gia, "group", "create", "fork", "hal", "ivy"));
