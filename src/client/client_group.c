@@ -652,6 +652,64 @@ static void pick_name(pl_client *c, const pl_group_state *st, pl_cstore_group *g
     snprintf(g->name, sizeof g->name, "g-%s", hex);
 }
 
+/*
+ * Our chain for group g is to go to `to` (NULL: every member) once the messages waiting are
+ * processed (cl_group_flush_joins). Sending it at once could start a pairwise session with a
+ * device whose own first message to us (which starts one) is still waiting: each side would
+ * then keep the other's session and neither could read the other (§32.3). The list is a
+ * secret "g<local>/announce": usernames, one per line, or "*" for every member.
+ */
+static int defer_key(pl_client *c, const pl_cstore_group *g, const char *to)
+{
+    char name[64];
+    uint8_t *old = NULL, *buf = NULL;
+    size_t old_len = 0, n = to ? strlen(to) : 1, len = 0;
+    int r;
+
+    secret_name(name, g, "announce");
+    r = pl_cstore_secret_get(c->store, name, &old, &old_len);
+    if (r != PL_CSTORE_OK && r != PL_CSTORE_E_NOT_FOUND)
+        return cl_store_fail(c, r, "reading a group's pending keys");
+    if (r == PL_CSTORE_OK) {
+        /* Already everyone, or already this one: nothing to add. */
+        for (size_t at = 0; at < old_len;) {
+            size_t e = at;
+
+            while (e < old_len && old[e] != '\n')
+                e++;
+            if ((e - at == 1 && old[at] == '*') ||
+                (to && e - at == n && memcmp(old + at, to, n) == 0)) {
+                pl_cstore_free_secret(old, old_len);
+                return PL_CLIENT_OK;
+            }
+            at = e + 1;
+        }
+    }
+    /* At most one line per member (and a bounded list whatever senders claim). */
+    if (!to || old_len > PL_GROUP_MAX_MEMBERS * (CL_USERNAME_MAX + 1u)) {
+        old_len = 0;
+        to = "*";
+        n = 1;
+    }
+    if (!(buf = malloc(old_len + n + 1))) {
+        pl_cstore_free_secret(old, old_len);
+        return cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
+    }
+    if (old_len)
+        memcpy(buf, old, old_len);
+    len = old_len;
+    memcpy(buf + len, to, n);
+    len += n;
+    buf[len++] = '\n';
+    pl_cstore_free_secret(old, old_len);
+    r = pl_cstore_secret_put(c->store, name, buf, len);
+    free(buf);
+    if (r != PL_CSTORE_OK)
+        return cl_store_fail(c, r, "saving a group's pending keys");
+    c->group_joined = 1;
+    return PL_CLIENT_OK;
+}
+
 static void apply_update(pl_client *c, const char *sender, uint32_t sender_device,
                          const Parley__GroupUpdate *gu)
 {
@@ -659,7 +717,6 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
     pl_sender_key *key = NULL;
     pl_group_applied applied;
     pl_cstore_group g;
-    char announce[64];
     uint8_t id[16];
     int known, r, e;
 
@@ -722,16 +779,13 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
          * (cl_group_flush_joins): members that joined with us, or that sent us a devices
          * change, may have started a session with this device in them, and we must use it
          * rather than start one of our own at the same time (§32.3). */
-        secret_name(announce, &g, "announce");
         if (pl_cstore_group_add(c->store, &g) != PL_CSTORE_OK || save_state(c, &g, next) ||
             (base && save_parent(c, &g, base)) || new_own_key(c, &g, &key) ||
-            pl_cstore_secret_put(c->store, announce, (const uint8_t *)"1", 1) != PL_CSTORE_OK ||
-            pl_cstore_commit(c->store) != PL_CSTORE_OK) {
+            defer_key(c, &g, NULL) != PL_CLIENT_OK || pl_cstore_commit(c->store) != PL_CSTORE_OK) {
             pl_cstore_rollback(c->store);
             group_notice(c, sender, "could not save a group: %s", c->err);
             goto out;
         }
-        c->group_joined = 1;
         goto out;
     }
     /* A known group: the subject of an add or devices change is checked like a joiner. */
@@ -768,7 +822,6 @@ static void store_key(pl_client *c, const char *sender, uint32_t sender_device,
                       const Parley__GroupSenderKey *sk)
 {
     pl_sender_key_receiver *rx = NULL;
-    pl_sender_key *own = NULL;
     pl_sender_key_info info;
     pl_cstore_group g;
     char name[64];
@@ -809,13 +862,10 @@ static void store_key(pl_client *c, const char *sender, uint32_t sender_device,
     }
     /* The first chain of another member device (our own new device too): answer with ours
      * (a new member or device, or one that joined while we did), over the session its
-     * message just started. */
+     * message started, once the messages waiting are processed (cl_group_flush_joins). */
     if (first && pl_cstore_group_by_id(c->store, info.group_id, &g) == PL_CSTORE_OK && g.active &&
-        cl_group_load_own(c, &g, &own) == PL_CLIENT_OK) {
-        if (send_key(c, sender, own) != PL_CLIENT_OK)
-            group_notice(c, sender, "could not send our group key: %s", c->err);
-        pl_sender_key_free(own);
-    }
+        defer_key(c, &g, sender) != PL_CLIENT_OK)
+        group_notice(c, sender, "could not send our group key: %s", c->err);
 out:
     if (buf)
         sodium_memzero(buf, cap);
@@ -1033,13 +1083,33 @@ void cl_group_flush_joins(pl_client *c)
         size_t mark_len = 0;
         char announce[64];
 
+        int r;
+
         secret_name(announce, &l->g[i], "announce");
         if (pl_cstore_secret_get(c->store, announce, &mark, &mark_len) != PL_CSTORE_OK)
             continue;
+        r = cl_group_load_state(c, &l->g[i], &st);
+        if (r == PL_CLIENT_OK)
+            r = cl_group_load_own(c, &l->g[i], &key);
+        for (size_t at = 0; r == PL_CLIENT_OK && at < mark_len;) {
+            char user[CL_USERNAME_MAX + 1];
+            size_t e = at;
+
+            while (e < mark_len && mark[e] != '\n')
+                e++;
+            if (e - at == 1 && mark[at] == '*') {
+                r = send_key_to_all(c, st, key);
+            } else if (e - at >= 1 && e - at <= CL_USERNAME_MAX) {
+                memcpy(user, mark + at, e - at);
+                user[e - at] = '\0';
+                /* Members only: a chain from anyone else is no reason to send ours. */
+                if (pl_group_state_find_member(st, (const uint8_t *)user, e - at) >= 0)
+                    r = send_key(c, user, key);
+            }
+            at = e + 1;
+        }
         pl_cstore_free_secret(mark, mark_len);
-        if (cl_group_load_state(c, &l->g[i], &st) == PL_CLIENT_OK &&
-            cl_group_load_own(c, &l->g[i], &key) == PL_CLIENT_OK &&
-            send_key_to_all(c, st, key) == PL_CLIENT_OK)
+        if (r == PL_CLIENT_OK)
             (void)pl_cstore_secret_delete(c->store, announce);
         else
             group_notice(c, c->username,
