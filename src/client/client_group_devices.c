@@ -141,12 +141,25 @@ static int issue_devices_change(pl_client *c, const pl_cstore_group *g, pl_group
      * nothing. Then, if a device left, our new chain to the devices that remain; else our
      * chain to the member's devices, so that a new one reads what we send next (over the
      * session the update just started: we send first, it answers). */
+    /* The state is saved: the others are told even if the member's own devices could not
+     * be (a new device without published keys yet); a member that missed the change makes
+     * an equivalent one at its next send, and the two converge (a fork of siblings). */
     r = cl_group_send_update(c, user, g->group_id, change, change_len, prev, prev_len);
-    if (r == PL_CLIENT_OK)
-        r = cl_group_send_update_to_all(c, *st, g->group_id, change, change_len, user);
-    if (r == PL_CLIENT_OK)
-        r = applied.rotate_sender_keys ? cl_group_rotate(c, g, next)
-                                       : cl_group_send_own_key(c, g, user);
+    {
+        char first_err[sizeof c->err];
+        int r2;
+
+        snprintf(first_err, sizeof first_err, "%s", c->err);
+        r2 = cl_group_send_update_to_all(c, *st, g->group_id, change, change_len, user);
+        if (r2 == PL_CLIENT_OK)
+            r2 = applied.rotate_sender_keys
+                     ? cl_group_rotate(c, g, next)
+                     : (r == PL_CLIENT_OK ? cl_group_send_own_key(c, g, user) : PL_CLIENT_OK);
+        if (r != PL_CLIENT_OK)
+            (void)cl_fail(c, r, "%s", first_err);
+        else
+            r = r2;
+    }
     pl_group_state_free(*st);
     *st = next;
     next = NULL;
