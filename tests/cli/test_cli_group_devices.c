@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -159,6 +160,14 @@ static size_t member_devices(const char *home, const char *group, const char *us
     return n;
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static unsigned long device_id_of(const char *home)
 {
     ch_result r;
@@ -178,6 +187,7 @@ static void test_a_linked_device_joins_and_a_removed_one_is_cut_off(void **state
     const char *homes[4] = {alice, b1, carol, b2};
     const char *names[4] = {"alice", "bob-1", "carol", "bob-2"};
     char *outs[4] = {NULL}, id[32];
+    double t0;
     ch_result r;
 
     (void)state;
@@ -196,7 +206,9 @@ static void test_a_linked_device_joins_and_a_removed_one_is_cut_off(void **state
     clear(outs, 4);
 
     /* bob links a laptop: his phone updates the group; everyone's state lists it. */
+    t0 = now_s();
     ch_link_device(server, b1, b2, "laptop");
+    print_message("link + approve with one group to update: %.1f s\n", now_s() - t0);
     sync_all(homes, 4, outs);
     for (size_t i = 0; i < 4; i++)
         if (member_devices(homes[i], "trio", "bob") != 2) {
@@ -261,6 +273,7 @@ static void test_a_sender_updates_a_member_whose_devices_did_not(void **state)
     const char *homes[4] = {dan, erin, finn, finn2};
     const char *names[4] = {"dan", "erin", "finn", "finn-2"};
     char *outs[4] = {NULL}, cmd[512];
+    double t0;
     ch_result r;
 
     (void)state;
@@ -280,7 +293,9 @@ static void test_a_sender_updates_a_member_whose_devices_did_not(void **state)
 
     ch_link_device(server, old, finn2, "tablet");
     /* Right away: dan's send finds finn's verified devices differ and updates the group. */
+    t0 = now_s();
     group_send(dan, "quad", "right after canary-e1");
+    print_message("group send that first updates a member: %.1f s\n", now_s() - t0);
     assert_int_equal(member_devices(dan, "quad", "finn"), 2);
     sync_all(homes, 4, outs);
     expect(outs[3], "canary-e1", 1, "finn-2");
