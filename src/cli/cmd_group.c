@@ -127,6 +127,8 @@ static int print_group(void *arg, const pl_client_group *g)
     if (ctx->json) {
         fputs("{\"group\":", stdout);
         cli_put_json_string(stdout, g->name, strlen(g->name));
+        fputs(",\"name\":", stdout);
+        cli_put_json_string(stdout, g->shared_name, strlen(g->shared_name));
         printf(",\"id\":\"%s\",\"epoch\":%u,\"members\":%zu,\"active\":%s}\n", g->id, g->epoch,
                g->n_members, g->active ? "true" : "false");
     } else {

@@ -333,6 +333,10 @@ static void test_a_sender_updates_a_member_whose_devices_did_not(void **state)
         ch_result_free(&r);
     }
     clear(outs, 4);
+    ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", finn2, "groups"));
+    CH_ASSERT_STATUS(&r, 0);
+    assert_non_null(strstr(r.out, "\"group\":\"quad\",\"name\":\"Four of us\""));
+    ch_result_free(&r);
     group_send(dan, "quad", "renamed canary-e5");
     sync_all(homes, 4, outs);
     expect(outs[3], "canary-e5", 1, "finn-2");
