@@ -123,14 +123,18 @@ static const char *const migrations[SQ_SCHEMA_VERSION] = {
      * envelope goes, including the cascades of a device's or an account's removal, which
      * no C code sees; there is no counter to drift; and a count kept in the payload's row
      * would rewrite that row (the ciphertext with it) at every acknowledgement. Its cost is
-     * one probe of the partial index per deleted shared envelope. No REFERENCES clause:
-     * SQLite's foreign-key check cannot use a partial index. */
+     * one probe of the partial index per deleted shared envelope. No REFERENCES clause: the
+     * trigger is the only deleter and checks first, so a foreign key would repeat its probe
+     * and add a lookup to each insert; a fetch reports a dangling payload_id as corruption.
+     * AUTOINCREMENT: an id is never reused, so even a damaged file cannot hand a dangling
+     * payload_id another fan-out's ciphertext (one more row write per GroupSend). */
     "ALTER TABLE envelopes ADD COLUMN is_group INTEGER NOT NULL DEFAULT 0"
     " CHECK (is_group IN (0, 1));"
     "UPDATE envelopes SET is_group = (sender_device >> 32) & 1,"
     " sender_device = sender_device & 4294967295"
     " WHERE sender_device < 0 OR sender_device > 4294967295;"
-    "CREATE TABLE group_payloads(id INTEGER PRIMARY KEY, ciphertext BLOB NOT NULL) STRICT;"
+    "CREATE TABLE group_payloads(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " ciphertext BLOB NOT NULL) STRICT;"
     "ALTER TABLE envelopes ADD COLUMN payload_id INTEGER;"
     "CREATE INDEX envelopes_by_payload ON envelopes(payload_id) WHERE payload_id IS NOT NULL;"
     "CREATE TRIGGER envelopes_release_payload AFTER DELETE ON envelopes"

@@ -7,7 +7,10 @@
  *   - devices.next_seq is greater than every seq the device's mailbox has ever held, so seqs
  *     are strictly increasing per device and never reused, even after acks and expiry;
  *   - devices.pending equals the number of the device's rows in envelopes, so the quota
- *     check costs one row update instead of a count.
+ *     check costs one row update instead of a count; an envelope sharing a payload counts
+ *     one like any other;
+ *   - a group_payloads row exists exactly while some envelope refers to it (the trigger
+ *     envelopes_release_payload deletes it with the last one, see below).
  */
 #include <stdint.h>
 #include <string.h>
