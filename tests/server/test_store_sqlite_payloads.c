@@ -3,9 +3,9 @@
  * payloads (one stored ciphertext per GroupSend fan-out, PROTOCOL.md §31.4) and the group
  * flag's own column: what shares a payload and what does not; the payload's lifetime
  * (partially acknowledged: kept; acknowledged by all, expired, or its devices removed:
- * gone, in the same transaction); across a restart; per-device quota accounting; a damaged
- * database; and the in-place migration of a version 4 database (group flag in bit 32 of
- * sender_device) to version 5.
+ * gone, in the same transaction); across a restart; per-device quota accounting; store
+ * groups and batches rolled back; a damaged database; and the in-place migration of a version 4
+ * database (group flag in bit 32 of sender_device) to version 5.
  */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 
@@ -288,6 +288,38 @@ static void a_missing_payload_is_corruption(void **state)
     assert_int_equal(c.n, 0);
 }
 
+/* Inside the store worker's batch: a fan-out whose store group is dropped (a refused
+ * GroupSend) leaves no payload, one kept beside it does, and only the batch's commit makes
+ * either visible. */
+static void a_dropped_group_in_a_batch_leaves_no_payload(void **state)
+{
+    fixture *f = *state;
+    pl_store_envelope e[3], k[3];
+    size_t failed;
+
+    three_devices(f, NULL);
+    RC(pl_store_batch_begin(f->s), PL_STORE_OK);
+    RC(pl_store_group_begin(f->s), PL_STORE_OK);
+    fanout(e, 100, 5);
+    RC(pl_store_mailbox_append(f->s, e, 3, &failed), PL_STORE_OK);
+    RC(pl_store_group_end(f->s, 0), PL_STORE_OK);
+    RC(pl_store_group_begin(f->s), PL_STORE_OK);
+    fanout(k, 100, 6);
+    RC(pl_store_mailbox_append(f->s, k, 3, &failed), PL_STORE_OK);
+    RC(pl_store_group_end(f->s, 1), PL_STORE_OK);
+    RC(pl_store_batch_commit(f->s), PL_STORE_OK);
+    assert_int_equal(payloads(f), 1);
+    expect_one(f, "alice", 2, 6, 1);
+    expect_one(f, "bob", 7, 6, 1);
+    /* A whole batch rolled back leaves nothing either. */
+    RC(pl_store_batch_begin(f->s), PL_STORE_OK);
+    fanout(e, 200, 7);
+    RC(pl_store_mailbox_append(f->s, e, 3, &failed), PL_STORE_OK);
+    pl_store_batch_rollback(f->s);
+    assert_int_equal(payloads(f), 1);
+    assert_int_equal(mailbox_count(f->s, "bob", 7), 1);
+}
+
 /* Collects (sender_device, group) of fetched envelopes. */
 typedef struct flags_seen {
     uint32_t sender_device[8];
@@ -381,6 +413,7 @@ int main(void)
         T(removing_the_devices_releases_the_payload),
         T(each_recipient_pays_one_envelope_of_quota),
         T(a_missing_payload_is_corruption),
+        T(a_dropped_group_in_a_batch_leaves_no_payload),
         T(a_version_4_database_is_migrated_to_version_5),
     };
 
