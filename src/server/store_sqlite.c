@@ -219,8 +219,8 @@ sqlite3_stmt *pl__sq_stmt(pl__sq *s, enum pl__sq_stmt_id id, int *rc)
     return s->stmt[id];
 }
 
-/* Runs a statement that returns no rows. */
-static int step_done(pl__sq *s, sqlite3_stmt *st, const char *what)
+/* Runs a statement that returns no rows (store_sqlite_internal.h). */
+int pl__sq_step_done(pl__sq *s, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
 
@@ -237,7 +237,7 @@ static int run(pl__sq *s, enum pl__sq_stmt_id id, const char *what)
 
     if (!st)
         return r;
-    return step_done(s, st, what);
+    return pl__sq_step_done(s, st, what);
 }
 
 /* Inside a batch: notices that SQLite has rolled the batch's whole transaction back. */
@@ -374,7 +374,7 @@ static int sq_account_create(pl_store *store, const char *username,
         sqlite3_reset(st);
         goto out;
     }
-    if ((r = step_done(s, st, "create account")) != PL_STORE_OK) {
+    if ((r = pl__sq_step_done(s, st, "create account")) != PL_STORE_OK) {
         if (r == PL_STORE_E_EXISTS)
             r = pl__sq_error(s, r, "username taken");
         goto out;
@@ -508,7 +508,7 @@ static int sq_device_add(pl_store *store, const char *username, const pl_store_d
         sqlite3_reset(st);
         goto out;
     }
-    if ((r = step_done(s, st, "add device")) != PL_STORE_OK) {
+    if ((r = pl__sq_step_done(s, st, "add device")) != PL_STORE_OK) {
         if (r == PL_STORE_E_EXISTS)
             r = pl__sq_error(s, r, "device id taken");
         goto out;
@@ -538,7 +538,7 @@ static int sq_device_remove(pl_store *store, const char *username, uint32_t devi
         r = pl__sq_fail(s, rc, "bind");
         goto out;
     }
-    if ((r = step_done(s, st, "retire device id")) != PL_STORE_OK)
+    if ((r = pl__sq_step_done(s, st, "retire device id")) != PL_STORE_OK)
         goto out;
     if (!(st = pl__sq_stmt(s, PL__SQ_DEVICE_DELETE, &r)))
         goto out;
@@ -546,7 +546,7 @@ static int sq_device_remove(pl_store *store, const char *username, uint32_t devi
         r = pl__sq_fail(s, rc, "bind");
         goto out;
     }
-    if ((r = step_done(s, st, "remove device")) != PL_STORE_OK)
+    if ((r = pl__sq_step_done(s, st, "remove device")) != PL_STORE_OK)
         goto out;
     r = pl__sq_commit(s);
 out:
@@ -661,7 +661,7 @@ static int sq_signed_prekey_put(pl_store *store, const char *username, uint32_t 
         sqlite3_reset(st);
         goto out;
     }
-    if ((r = step_done(s, st, "put signed prekey")) != PL_STORE_OK)
+    if ((r = pl__sq_step_done(s, st, "put signed prekey")) != PL_STORE_OK)
         goto out;
     r = pl__sq_commit(s);
 out:
@@ -747,7 +747,7 @@ static int sq_onetime_prekeys_add(pl_store *store, const char *username, uint32_
             sqlite3_reset(st);
             goto out;
         }
-        if ((r = step_done(s, st, "add one-time prekey")) != PL_STORE_OK) {
+        if ((r = pl__sq_step_done(s, st, "add one-time prekey")) != PL_STORE_OK) {
             if (r == PL_STORE_E_EXISTS)
                 r = pl__sq_error(s, r, "one-time prekey id already in stock");
             goto out;

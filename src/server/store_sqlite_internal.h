@@ -154,6 +154,9 @@ typedef struct pl__sq {
 int pl__sq_fail(pl__sq *s, int rc, const char *what);
 /* Records msg in s->err and returns code (for errors the backend itself detects). */
 int pl__sq_error(pl__sq *s, int code, const char *msg);
+/* Steps st, which must not return rows, and resets it: PL_STORE_OK when it ran to
+ * SQLITE_DONE, else pl__sq_fail(s, rc, what) (a constraint is PL_STORE_E_EXISTS). */
+int pl__sq_step_done(pl__sq *s, sqlite3_stmt *st, const char *what);
 /* Returns the cached statement id, reset and unbound, with *rc = PL_STORE_OK; or NULL with
  * s->err set and *rc the store error. */
 sqlite3_stmt *pl__sq_stmt(pl__sq *s, enum pl__sq_stmt_id id, int *rc);

@@ -63,10 +63,8 @@ static int reserve_seq(pl__sq *s, int64_t ref, uint64_t *seq)
     }
     *seq = (uint64_t)sqlite3_column_int64(st, 0);
     pending = sqlite3_column_int64(st, 1);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return pl__sq_fail(s, rc, "reserve sequence number");
+    if ((r = pl__sq_step_done(s, st, "reserve sequence number")) != PL_STORE_OK)
+        return r;
     if (pending < 0 || (uint64_t)pending > s->opt.mailbox_quota)
         return pl__sq_error(s, PL_STORE_E_QUOTA, "recipient device mailbox is full");
     return PL_STORE_OK;
@@ -109,10 +107,8 @@ static int insert_payload(pl__sq *s, const pl_store_envelope *e, int64_t *id)
         sqlite3_reset(st);
         return r;
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return pl__sq_fail(s, rc, "store shared payload");
+    if ((r = pl__sq_step_done(s, st, "store shared payload")) != PL_STORE_OK)
+        return r;
     *id = sqlite3_last_insert_rowid(s->db);
     return PL_STORE_OK;
 }
@@ -286,9 +282,7 @@ static int pending_sub(pl__sq *s, int64_t ref, int64_t n)
         sqlite3_reset(st);
         return r;
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? PL_STORE_OK : pl__sq_fail(s, rc, "update pending count");
+    return pl__sq_step_done(s, st, "update pending count");
 }
 
 int pl__sq_mailbox_ack(pl_store *store, const char *username, uint32_t device_id,
@@ -316,12 +310,8 @@ int pl__sq_mailbox_ack(pl_store *store, const char *username, uint32_t device_id
             r = pl__sq_fail(s, rc, "bind");
             goto out;
         }
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            r = pl__sq_fail(s, rc, "acknowledge envelope");
+        if ((r = pl__sq_step_done(s, st, "acknowledge envelope")) != PL_STORE_OK)
             goto out;
-        }
         gone += sqlite3_changes(s->db);
     }
     if ((r = pending_sub(s, ref, gone)) != PL_STORE_OK || (r = pl__sq_commit(s)) != PL_STORE_OK)
@@ -406,12 +396,8 @@ static int expire_chunk(pl__sq *s, int64_t cutoff, struct expired_device *dev, s
             r = pl__sq_fail(s, rc, "bind");
             goto out;
         }
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            r = pl__sq_fail(s, rc, "expire envelopes");
+        if ((r = pl__sq_step_done(s, st, "expire envelopes")) != PL_STORE_OK)
             goto out;
-        }
         dev[i].count = (uint64_t)sqlite3_changes(s->db);
         if ((r = pending_sub(s, dev[i].ref, (int64_t)dev[i].count)) != PL_STORE_OK)
             goto out;
@@ -469,12 +455,8 @@ static int prune_chunk(pl__sq *s, int64_t cutoff, int *deleted)
         r = pl__sq_fail(s, rc, "bind");
         goto out;
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        r = pl__sq_fail(s, rc, "prune send records");
+    if ((r = pl__sq_step_done(s, st, "prune send records")) != PL_STORE_OK)
         goto out;
-    }
     if ((r = pl__sq_commit(s)) != PL_STORE_OK)
         goto out;
     *deleted = sqlite3_changes(s->db);
@@ -575,12 +557,8 @@ int pl__sq_send_record(pl_store *store, const char *sender, uint32_t sender_devi
         sqlite3_reset(st);
         goto out;
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        r = pl__sq_fail(s, rc, "record send");
+    if ((r = pl__sq_step_done(s, st, "record send")) != PL_STORE_OK)
         goto out;
-    }
     if (sqlite3_changes(s->db) == 0) {
         if ((r = send_first_ts(s, ref, client_message_id, &first)) == PL_STORE_OK)
             r = pl__sq_error(s, PL_STORE_E_EXISTS, "message already sent by this device");
