@@ -175,8 +175,10 @@ out:
     return r;
 }
 
-/* The upload's name: hex of a hash of the absolute path, size and modification time. */
-static int upload_name(pl_client *c, const char *path, const struct stat *st, char out[64])
+/* The upload's name: hex of a hash of the target ("@user" or "#group": the blob's expected
+ * fetches are the target's), the absolute path, size and modification time. */
+static int upload_name(pl_client *c, const char *target, const char *path, const struct stat *st,
+                       char out[64])
 {
     char abs[PATH_MAX], hex[33];
     uint8_t h[16];
@@ -185,6 +187,7 @@ static int upload_name(pl_client *c, const char *path, const struct stat *st, ch
     if (!realpath(path, abs))
         return cl_fail(c, PL_CLIENT_E_USAGE, "cannot resolve %s: %s", path, strerror(errno));
     crypto_generichash_init(&gs, NULL, 0, sizeof h);
+    crypto_generichash_update(&gs, (const uint8_t *)target, strlen(target) + 1);
     crypto_generichash_update(&gs, (const uint8_t *)abs, strlen(abs) + 1);
     crypto_generichash_update(&gs, (const uint8_t *)&st->st_size, sizeof st->st_size);
     crypto_generichash_update(&gs, (const uint8_t *)&st->st_mtim, sizeof st->st_mtim);
@@ -194,19 +197,19 @@ static int upload_name(pl_client *c, const char *path, const struct stat *st, ch
     return PL_CLIENT_OK;
 }
 
-/* Expected fetches: the recipient's verified devices (ours when sending to ourselves). */
-static int recipient_devices(pl_client *c, const char *to, uint32_t *n)
+/* The verified devices of user (waiting, as pl_client_send does, for a new account's first
+ * log entry), counting this device out when user is us. */
+static int verified_devices(pl_client *c, const char *user, uint32_t *n)
 {
     cl_kt_state *kt = malloc(sizeof *kt);
     cl_device_list list;
-    int r;
+    int r, us = strcmp(user, c->username) == 0;
 
-    *n = 1;
+    *n = 0;
     if (!kt)
         return cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
-    /* A new account's first log entry may still be pending (as pl_client_send waits). */
     for (int i = 0;
-         (r = cl_kt_current(c, to, i > 0, kt)) == PL_CLIENT_E_KT_UNLOGGED && i < CL_KT_RETRIES;
+         (r = cl_kt_current(c, user, i > 0, kt)) == PL_CLIENT_E_KT_UNLOGGED && i < CL_KT_RETRIES;
          i++) {
         struct timespec ts = {CL_KT_RETRY_MS / 1000, (CL_KT_RETRY_MS % 1000) * 1000000L};
 
@@ -214,17 +217,49 @@ static int recipient_devices(pl_client *c, const char *to, uint32_t *n)
     }
     if (r == PL_CLIENT_OK) {
         cl_kt_to_device_list(kt, &list);
-        *n = list.n > 0 ? (uint32_t)list.n : 1;
+        for (size_t i = 0; i < list.n; i++)
+            if (!(us && list.records[i].device_id == c->device_id))
+                (*n)++;
     }
     free(kt);
     return r;
 }
 
+/*
+ * Expected fetches (PROTOCOL.md §27.4): every device that will receive the descriptor and
+ * fetch the blob. One-to-one: the recipient's verified devices and our own other devices
+ * (they get the sender copy); to ourselves, our other devices. A group: every member device
+ * but this one (cl_group_recipient_devices, as pl_client_group_send addresses them). At least
+ * 1 (the server's minimum): a blob no device fetches expires.
+ */
+static int recipient_devices(pl_client *c, const char *to, const char *group, uint32_t *n)
+{
+    uint32_t ours = 0, theirs = 0;
+    int r;
+
+    *n = 1;
+    if (group) {
+        size_t devices = 0;
+
+        if ((r = cl_group_recipient_devices(c, group, &devices)) != PL_CLIENT_OK)
+            return r;
+        theirs = (uint32_t)devices;
+    } else {
+        if ((r = verified_devices(c, to, &theirs)) != PL_CLIENT_OK)
+            return r;
+        if (strcmp(to, c->username) != 0 &&
+            (r = verified_devices(c, c->username, &ours)) != PL_CLIENT_OK)
+            return r;
+    }
+    *n = theirs + ours > 0 ? theirs + ours : 1;
+    return PL_CLIENT_OK;
+}
+
 /* Encrypts path into a new blob file and creates the blob; fills a (whose pointers point
  * into key, id, hash and name_buf) and the encrypted file's path. */
-static int prepare(pl_client *c, const char *to, const char *path, const char *media_type,
-                   Parley__Attachment *a, uint8_t key[32], uint8_t id[16], uint8_t hash[32],
-                   char *enc_path, size_t enc_cap)
+static int prepare(pl_client *c, const char *to, const char *group, const char *path,
+                   const char *media_type, Parley__Attachment *a, uint8_t key[32], uint8_t id[16],
+                   uint8_t hash[32], char *enc_path, size_t enc_cap)
 {
     Parley__Request req = PARLEY__REQUEST__INIT;
     Parley__BlobCreate body = PARLEY__BLOB_CREATE__INIT;
@@ -237,6 +272,11 @@ static int prepare(pl_client *c, const char *to, const char *path, const char *m
     if ((r = attach_dir(c, dir, sizeof dir)) != PL_CLIENT_OK)
         return r;
     snprintf(tmp, sizeof tmp, "%s/upload-XXXXXX", dir);
+    /* Counted first: a group we cannot send to stops the send before a long encryption. */
+    if ((r = recipient_devices(c, to, group, &fetches)) != PL_CLIENT_OK) {
+        tmp[0] = '\0';
+        goto out;
+    }
     if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
         r = cl_fail(c, PL_CLIENT_E_USAGE, "cannot open %s: %s", path, strerror(errno));
         goto out;
@@ -255,8 +295,6 @@ static int prepare(pl_client *c, const char *to, const char *path, const char *m
         r = cl_fail(c, PL_CLIENT_E_STORE, "cannot encrypt %s into %s", path, tmp);
         goto out;
     }
-    if ((r = recipient_devices(c, to, &fetches)) != PL_CLIENT_OK)
-        goto out;
     body.size = cl_attach_cipher_size(size, CL_ATTACH_CHUNK_BYTES);
     body.expected_fetches = fetches;
     req.body_case = PARLEY__REQUEST__BODY_BLOB_CREATE;
@@ -292,13 +330,14 @@ out:
     return r;
 }
 
-int pl_client_send_file(pl_client *c, const char *to, const char *path, const char *media_type,
-                        const char *caption, pl_client_progress_cb progress, void *pctx,
-                        char id_out[33])
+/* pl_client_send_file (group NULL) and pl_client_group_send_file (to NULL). */
+static int send_file(pl_client *c, const char *to, const char *group, const char *path,
+                     const char *media_type, const char *caption, pl_client_progress_cb progress,
+                     void *pctx, char id_out[33])
 {
     Parley__Attachment a = PARLEY__ATTACHMENT__INIT, *saved = NULL;
     uint8_t key[32], id[16], hash[32], *packed = NULL, *blob = NULL;
-    char name[CL_ATTACH_MAX_NAME + 1], secret[64], enc_path[CL_PATH_MAX + 64];
+    char name[CL_ATTACH_MAX_NAME + 1], secret[64], enc_path[CL_PATH_MAX + 64], target[160];
     const char *base, *text;
     size_t packed_len = 0, blob_len = 0;
     struct stat st;
@@ -314,7 +353,8 @@ int pl_client_send_file(pl_client *c, const char *to, const char *path, const ch
     base = strrchr(path, '/');
     base = base ? base + 1 : path;
     snprintf(name, sizeof name, "%s", base);
-    if ((r = upload_name(c, path, &st, secret)) != PL_CLIENT_OK)
+    snprintf(target, sizeof target, "%c%s", group ? '#' : '@', group ? group : to);
+    if ((r = upload_name(c, target, path, &st, secret)) != PL_CLIENT_OK)
         return r;
     if ((r = cl_connect(c)) != PL_CLIENT_OK)
         return r;
@@ -331,8 +371,8 @@ int pl_client_send_file(pl_client *c, const char *to, const char *path, const ch
         if (saved)
             parley__attachment__free_unpacked(saved, NULL);
         saved = NULL;
-        if ((r = prepare(c, to, path, media_type, &a, key, id, hash, enc_path, sizeof enc_path)) !=
-            PL_CLIENT_OK)
+        if ((r = prepare(c, to, group, path, media_type, &a, key, id, hash, enc_path,
+                         sizeof enc_path)) != PL_CLIENT_OK)
             goto out;
         packed_len = parley__attachment__get_packed_size(&a);
         if (!(packed = malloc(packed_len))) {
@@ -356,7 +396,8 @@ int pl_client_send_file(pl_client *c, const char *to, const char *path, const ch
         goto out;
     text = caption && *caption ? caption : name;
     c->attach_next = &a;
-    r = pl_client_send(c, to, text, strlen(text), id_out);
+    r = group ? pl_client_group_send(c, group, text, strlen(text), id_out)
+              : pl_client_send(c, to, text, strlen(text), id_out);
     c->attach_next = NULL;
     if (r != PL_CLIENT_OK)
         goto out;
@@ -374,6 +415,20 @@ out:
         pl_cstore_free_secret(blob, blob_len);
     sodium_memzero(key, sizeof key);
     return r;
+}
+
+int pl_client_send_file(pl_client *c, const char *to, const char *path, const char *media_type,
+                        const char *caption, pl_client_progress_cb progress, void *pctx,
+                        char id_out[33])
+{
+    return send_file(c, to, NULL, path, media_type, caption, progress, pctx, id_out);
+}
+
+int pl_client_group_send_file(pl_client *c, const char *group, const char *path,
+                              const char *media_type, const char *caption,
+                              pl_client_progress_cb progress, void *pctx, char id_out[33])
+{
+    return send_file(c, NULL, group, path, media_type, caption, progress, pctx, id_out);
 }
 
 /* ---- Receiving -------------------------------------------------------------------------- */
@@ -419,6 +474,8 @@ int cl_attach_record_incoming(pl_client *c, const uint8_t msg_id[16], const char
     memcpy(grown + list_len, msg_id, 16);
     if ((r = pl_cstore_secret_put(c->store, name, packed, packed_len)) == PL_CSTORE_OK)
         r = pl_cstore_secret_put(c->store, PENDING_SECRET, grown, list_len + 16);
+    if (r == PL_CSTORE_OK)
+        c->files_pending = 1;
 out:
     if (packed) {
         sodium_memzero(packed, packed_len);
@@ -647,4 +704,36 @@ int pl_client_fetch_files(pl_client *c, const char *save_dir, pl_client_progress
     }
     pl_cstore_free_secret(list, list_len);
     return failed;
+}
+
+int pl_client_on_files(pl_client *c, const char *save_dir, pl_client_progress_cb progress,
+                       void *pctx, pl_client_file_cb cb, void *ctx)
+{
+    if (snprintf(c->files_dir, sizeof c->files_dir, "%s", save_dir ? save_dir : "") >=
+        (int)sizeof c->files_dir)
+        return cl_fail(c, PL_CLIENT_E_USAGE, "the save directory's path is too long");
+    c->files_on = 1;
+    c->files_pending = 1; /* what earlier runs left waiting */
+    c->files_progress = progress;
+    c->files_pctx = pctx;
+    c->files_cb = cb;
+    c->files_ctx = ctx;
+    return PL_CLIENT_OK;
+}
+
+void cl_attach_fetch_when_idle(pl_client *c)
+{
+    int r;
+
+    if (!c->files_on || !c->files_pending)
+        return;
+    c->files_pending = 0;
+    r = pl_client_fetch_files(c, c->files_dir[0] ? c->files_dir : NULL, c->files_progress,
+                              c->files_pctx, c->files_cb, c->files_ctx);
+    if (r == PL_CLIENT_OK)
+        return;
+    if (r != PL_CLIENT_E_NOT_FOUND && r != PL_CLIENT_E_PROTOCOL)
+        c->files_pending = 1; /* e.g. the connection dropped: again at the next idle moment */
+    if (c->notice)
+        c->notice(c->notice_ctx, c->username, c->err);
 }
