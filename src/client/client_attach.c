@@ -68,16 +68,12 @@ static int blob_file(pl_client *c, const uint8_t id[CL_ATTACH_BLOB_ID_BYTES], co
     return PL_CLIENT_OK;
 }
 
-/* One request; a refusal becomes a client error naming `what`. *out only on OK. */
-static int blob_call(pl_client *c, Parley__Request *req, Parley__ServerFrame **out,
-                     const char *what)
+/* Checks the answer f to a request of body_case; a refusal becomes a client error naming
+ * `what`. Frees f unless it returns PL_CLIENT_OK. */
+static int check_answer(pl_client *c, Parley__ServerFrame *f, int body_case, const char *what)
 {
-    Parley__ServerFrame *f = NULL;
     int r;
 
-    *out = NULL;
-    if ((r = cl_request(c, req, &f)) != PL_CLIENT_OK)
-        return r;
     if (cl_status(f) == PARLEY__STATUS_CODE__STATUS_NOT_FOUND) {
         r = cl_fail(c, PL_CLIENT_E_NOT_FOUND,
                     "%s: the server does not hold that file (expired, or "
@@ -91,11 +87,123 @@ static int blob_call(pl_client *c, Parley__Request *req, Parley__ServerFrame **o
         pl_frame_server_free(f);
         return r;
     }
-    if ((int)f->response->body_case != (int)req->body_case) {
+    if ((int)f->response->body_case != body_case) {
         pl_frame_server_free(f);
         return cl_fail(c, PL_CLIENT_E_PROTOCOL, "the server answered %s with another body", what);
     }
+    return PL_CLIENT_OK;
+}
+
+/* One request; a refusal becomes a client error naming `what`. *out only on OK. */
+static int blob_call(pl_client *c, Parley__Request *req, Parley__ServerFrame **out,
+                     const char *what)
+{
+    Parley__ServerFrame *f = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = cl_request(c, req, &f)) != PL_CLIENT_OK)
+        return r;
+    if ((r = check_answer(c, f, (int)req->body_case, what)) != PL_CLIENT_OK)
+        return r;
     *out = f;
+    return PL_CLIENT_OK;
+}
+
+/*
+ * Pipelining (PROTOCOL.md §27.1): BlobPut and BlobGet requests go PIPE_DEPTH at a time on the
+ * connection, each answered in the order sent. The server reads at most 2 MiB of requests
+ * ahead of its answers (PL_SERVER_MAX_REQUEST_BYTES_IN_FLIGHT): 8 puts of 256 KiB keep it
+ * busy without the client waiting on a full socket. Any failure drops the connection: the
+ * answers still in flight would otherwise be read as answers to later requests. The next
+ * request reconnects (cl_request).
+ */
+#define PIPE_DEPTH 8u
+/* Gets are smaller and fewer: the server closes a connection whose queued output passes
+ * 512 KiB (PL_TLS_DEFAULT_OUTPUT_BOUND, less a margin) and has no way to hold back the answers
+ * to gets it already accepted, so the answers in flight must fit in it whatever the client's
+ * reading pace: GET_DEPTH * GET_BYTES = 384 KiB. */
+#ifndef CL_ATTACH_GET_BYTES
+#define CL_ATTACH_GET_BYTES (256u * 1024u)
+#endif
+#ifndef CL_ATTACH_GET_DEPTH
+#define CL_ATTACH_GET_DEPTH 1u
+#endif
+
+static int pipe_send(pl_client *c, Parley__Request *req, uint64_t *id)
+{
+    int r = pl_cconn_send(c->conn, req, CL_REQUEST_TIMEOUT_MS);
+
+    if (r != PL_CLIENT_OK) {
+        cl_fail(c, r, "%s: %s", c->server, pl_cconn_error(c->conn));
+        cl_disconnect(c);
+        return r;
+    }
+    *id = req->id;
+    return PL_CLIENT_OK;
+}
+
+/* PIPE_RETRY: the server asked to slow down (RATE_LIMITED: its per-connection frame rate,
+ * [server] frames_per_second, or BlobGet's read budget). The pipeline drains,
+ * waits and resends from the last acknowledged byte; PIPE_RETRIES waits in a row without
+ * progress fail the transfer. */
+#define PIPE_RETRY 1
+#define PIPE_RETRIES 100
+#define PIPE_RETRY_MAX_MS 2000u
+
+static int pipe_await(pl_client *c, uint64_t id, int body_case, Parley__ServerFrame **out,
+                      uint32_t *retry_ms, const char *what)
+{
+    Parley__ServerFrame *f = NULL;
+    int r = pl_cconn_await(c->conn, id, &f, CL_REQUEST_TIMEOUT_MS);
+
+    *out = NULL;
+    if (r != PL_CLIENT_OK) {
+        cl_fail(c, r, "%s: %s", c->server, pl_cconn_error(c->conn));
+        cl_disconnect(c);
+        return r;
+    }
+    if (retry_ms && cl_status(f) == PARLEY__STATUS_CODE__STATUS_RATE_LIMITED) {
+        *retry_ms = f->response->status->retry_after_ms;
+        pl_frame_server_free(f);
+        return PIPE_RETRY;
+    }
+    if ((r = check_answer(c, f, body_case, what)) != PL_CLIENT_OK) {
+        cl_disconnect(c);
+        return r;
+    }
+    *out = f;
+    return PL_CLIENT_OK;
+}
+
+/* After a PIPE_RETRY at the head: reads and drops the n - 1 answers behind it (refused, or
+ * for bytes that will be asked again), then waits long enough for the whole window to pass
+ * the server's limit (retry_ms is for one frame). 0, or a connection error. */
+static int pipe_back_off(pl_client *c, const uint64_t *ids, size_t head, size_t n, size_t depth,
+                         uint32_t retry_ms, int *retries)
+{
+    uint64_t wait_ms = (uint64_t)(retry_ms ? retry_ms : 1) * depth;
+    struct timespec ts;
+
+    for (size_t k = 1; k < n; k++) {
+        Parley__ServerFrame *f = NULL;
+        int r = pl_cconn_await(c->conn, ids[(head + k) % PIPE_DEPTH], &f, CL_REQUEST_TIMEOUT_MS);
+
+        if (r != PL_CLIENT_OK) {
+            cl_fail(c, r, "%s: %s", c->server, pl_cconn_error(c->conn));
+            cl_disconnect(c);
+            return r;
+        }
+        pl_frame_server_free(f);
+    }
+    if (++*retries > PIPE_RETRIES)
+        return cl_fail(c, PL_CLIENT_E_REFUSED,
+                       "the server kept refusing the transfer as too fast (rate limited)");
+    if (wait_ms > PIPE_RETRY_MAX_MS)
+        wait_ms = PIPE_RETRY_MAX_MS;
+    ts.tv_sec = (time_t)(wait_ms / 1000);
+    ts.tv_nsec = (long)(wait_ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
     return PL_CLIENT_OK;
 }
 
@@ -119,7 +227,8 @@ static int blob_status(pl_client *c, const uint8_t *id, uint64_t *received)
     return PL_CLIENT_OK;
 }
 
-/* Uploads enc_path's bytes from what the server holds; then completes the blob. */
+/* Uploads enc_path's bytes from what the server holds, PIPE_DEPTH puts in flight; then
+ * completes the blob. Each answer must acknowledge exactly the bytes up to its put's end. */
 static int upload(pl_client *c, const uint8_t *id, const char *enc_path, uint64_t total,
                   pl_client_progress_cb progress, void *pctx)
 {
@@ -127,9 +236,11 @@ static int upload(pl_client *c, const uint8_t *id, const char *enc_path, uint64_
     Parley__BlobPut put = PARLEY__BLOB_PUT__INIT;
     Parley__BlobComplete done = PARLEY__BLOB_COMPLETE__INIT;
     Parley__ServerFrame *f = NULL;
-    uint8_t *buf = malloc(CL_ATTACH_PUT_BYTES);
-    uint64_t at = 0;
-    int fd = -1, r;
+    uint8_t *buf = malloc(CL_ATTACH_PUT_BYTES); /* a put is encoded and written when sent */
+    uint64_t at = 0, sent, ids[PIPE_DEPTH], ends[PIPE_DEPTH];
+    size_t head = 0, n = 0;
+    uint32_t retry_ms = 0;
+    int fd = -1, r, retries = 0;
 
     if (!buf)
         return cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
@@ -139,26 +250,61 @@ static int upload(pl_client *c, const uint8_t *id, const char *enc_path, uint64_
         r = cl_fail(c, PL_CLIENT_E_STORE, "cannot open %s: %s", enc_path, strerror(errno));
         goto out;
     }
+    if ((r = cl_connect(c)) != PL_CLIENT_OK)
+        goto out;
     put.blob_id.data = (uint8_t *)id;
     put.blob_id.len = CL_ATTACH_BLOB_ID_BYTES;
     req.body_case = PARLEY__REQUEST__BODY_BLOB_PUT;
     req.blob_put = &put;
+    sent = at;
     while (at < total) {
-        size_t want = total - at < CL_ATTACH_PUT_BYTES ? (size_t)(total - at) : CL_ATTACH_PUT_BYTES;
-        ssize_t got = pread(fd, buf, want, (off_t)at);
+        while (n < PIPE_DEPTH && sent < total) {
+            size_t want =
+                total - sent < CL_ATTACH_PUT_BYTES ? (size_t)(total - sent) : CL_ATTACH_PUT_BYTES;
+            size_t slot = (head + n) % PIPE_DEPTH;
 
-        if (got != (ssize_t)want) {
-            r = cl_fail(c, PL_CLIENT_E_STORE, "cannot read %s", enc_path);
+            if (pread(fd, buf, want, (off_t)sent) != (ssize_t)want) {
+                r = cl_fail(c, PL_CLIENT_E_STORE, "cannot read %s", enc_path);
+                goto out;
+            }
+            put.offset = sent;
+            put.data.data = buf;
+            put.data.len = want;
+            if ((r = pipe_send(c, &req, &ids[slot])) != PL_CLIENT_OK) {
+                n = 0; /* dropped with the connection */
+                goto out;
+            }
+            sent += want;
+            ends[slot] = sent;
+            n++;
+        }
+        r = pipe_await(c, ids[head], PARLEY__REQUEST__BODY_BLOB_PUT, &f, &retry_ms,
+                       "uploading a file");
+        if (r == PIPE_RETRY) {
+            /* The puts behind it find received short of their offset: none is written. */
+            if ((r = pipe_back_off(c, ids, head, n, PIPE_DEPTH, retry_ms, &retries)) !=
+                PL_CLIENT_OK) {
+                n = 0;
+                goto out;
+            }
+            head = n = 0;
+            sent = at;
+            continue;
+        }
+        if (r != PL_CLIENT_OK) {
+            n = 0;
             goto out;
         }
-        put.offset = at;
-        put.data.data = buf;
-        put.data.len = want;
-        if ((r = blob_call(c, &req, &f, "uploading a file")) != PL_CLIENT_OK)
-            goto out;
+        retries = 0;
         at = f->response->blob_put->received;
         pl_frame_server_free(f);
         f = NULL;
+        if (at != ends[head]) {
+            r = cl_fail(c, PL_CLIENT_E_PROTOCOL, "the server acknowledged another length");
+            goto out;
+        }
+        head = (head + 1) % PIPE_DEPTH;
+        n--;
         if (progress)
             progress(pctx, at, total);
     }
@@ -169,6 +315,8 @@ static int upload(pl_client *c, const uint8_t *id, const char *enc_path, uint64_
     if ((r = blob_call(c, &req, &f, "completing an upload")) == PL_CLIENT_OK)
         pl_frame_server_free(f);
 out:
+    if (n > 0 && c->conn)
+        cl_disconnect(c); /* answers still in flight */
     if (fd >= 0)
         close(fd);
     free(buf);
@@ -507,16 +655,20 @@ static void forget_download(pl_client *c, const uint8_t msg_id[16])
     (void)pl_cstore_secret_delete(c->store, name);
 }
 
-/* Downloads the blob into dl_path from its current length. */
+/* Downloads the blob into dl_path from its current length, CL_ATTACH_GET_DEPTH gets in flight
+ * (the ring's slots are PIPE_DEPTH). Each
+ * answer must hold exactly the bytes asked for (the server sends min(max, size - offset)). */
 static int download(pl_client *c, const Parley__Attachment *a, const char *dl_path,
                     pl_client_progress_cb progress, void *pctx)
 {
     Parley__Request req = PARLEY__REQUEST__INIT;
     Parley__BlobGet get = PARLEY__BLOB_GET__INIT;
     Parley__ServerFrame *f = NULL;
-    uint64_t total = cl_attach_cipher_size(a->size, a->chunk_bytes), at;
+    uint64_t total = cl_attach_cipher_size(a->size, a->chunk_bytes), at, sent, ids[PIPE_DEPTH];
+    size_t head = 0, n = 0;
+    uint32_t retry_ms = 0;
     struct stat st;
-    int fd, r = PL_CLIENT_OK;
+    int fd, r = PL_CLIENT_OK, retries = 0;
 
     if ((fd = open(dl_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0 || fstat(fd, &st) != 0) {
         r = cl_fail(c, PL_CLIENT_E_STORE, "cannot open %s: %s", dl_path, strerror(errno));
@@ -530,18 +682,47 @@ static int download(pl_client *c, const Parley__Attachment *a, const char *dl_pa
         }
         at = 0;
     }
+    if (at < total && (r = cl_connect(c)) != PL_CLIENT_OK)
+        goto out;
     get.blob_id = a->blob_id;
-    get.max = CL_ATTACH_PUT_BYTES;
+    get.max = CL_ATTACH_GET_BYTES;
     req.body_case = PARLEY__REQUEST__BODY_BLOB_GET;
     req.blob_get = &get;
+    sent = at;
     while (at < total) {
         const Parley__BlobData *d;
+        uint64_t want = total - at < CL_ATTACH_GET_BYTES ? total - at : CL_ATTACH_GET_BYTES;
 
-        get.offset = at;
-        if ((r = blob_call(c, &req, &f, "downloading a file")) != PL_CLIENT_OK)
+        while (n < CL_ATTACH_GET_DEPTH && sent < total) {
+            get.offset = sent;
+            if ((r = pipe_send(c, &req, &ids[(head + n) % PIPE_DEPTH])) != PL_CLIENT_OK) {
+                n = 0;
+                goto out;
+            }
+            sent += total - sent < CL_ATTACH_GET_BYTES ? total - sent : CL_ATTACH_GET_BYTES;
+            n++;
+        }
+        r = pipe_await(c, ids[head], PARLEY__REQUEST__BODY_BLOB_GET, &f, &retry_ms,
+                       "downloading a file");
+        if (r == PIPE_RETRY) {
+            if ((r = pipe_back_off(c, ids, head, n, CL_ATTACH_GET_DEPTH, retry_ms, &retries)) !=
+                PL_CLIENT_OK) {
+                n = 0;
+                goto out;
+            }
+            head = n = 0;
+            sent = at;
+            continue;
+        }
+        if (r != PL_CLIENT_OK) {
+            n = 0;
             goto out;
+        }
+        retries = 0;
+        head = (head + 1) % PIPE_DEPTH;
+        n--;
         d = f->response->blob_get;
-        if (d->offset != at || d->size != total || d->data.len == 0 || d->data.len > total - at) {
+        if (d->offset != at || d->size != total || d->data.len != want) {
             pl_frame_server_free(f);
             r = cl_fail(c, PL_CLIENT_E_PROTOCOL, "the server sent a blob of another size");
             goto out;
@@ -559,6 +740,8 @@ static int download(pl_client *c, const Parley__Attachment *a, const char *dl_pa
     if (fsync(fd) != 0)
         r = cl_fail(c, PL_CLIENT_E_STORE, "cannot write %s", dl_path);
 out:
+    if (n > 0 && c->conn)
+        cl_disconnect(c); /* answers still in flight */
     if (fd >= 0)
         close(fd);
     return r;

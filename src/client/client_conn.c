@@ -420,19 +420,22 @@ void pl_cconn_close(pl_cconn *c)
     free(c);
 }
 
-int pl_cconn_request(pl_cconn *c, Parley__Request *req, Parley__ServerFrame **out,
-                     unsigned timeout_ms)
+int pl_cconn_send(pl_cconn *c, Parley__Request *req, unsigned timeout_ms)
 {
     Parley__ClientFrame f = PARLEY__CLIENT_FRAME__INIT;
+
+    req->id = c->next_id++;
+    f.kind_case = PARLEY__CLIENT_FRAME__KIND_REQUEST;
+    f.request = req;
+    return send_frame(c, &f, mono_ms() + timeout_ms);
+}
+
+int pl_cconn_await(pl_cconn *c, uint64_t id, Parley__ServerFrame **out, unsigned timeout_ms)
+{
     uint64_t deadline = mono_ms() + timeout_ms;
     int r;
 
     *out = NULL;
-    req->id = c->next_id++;
-    f.kind_case = PARLEY__CLIENT_FRAME__KIND_REQUEST;
-    f.request = req;
-    if ((r = send_frame(c, &f, deadline)) != PL_CLIENT_OK)
-        return r;
     for (;;) {
         Parley__ServerFrame *got;
 
@@ -445,7 +448,7 @@ int pl_cconn_request(pl_cconn *c, Parley__Request *req, Parley__ServerFrame **ou
                 return r;
             continue;
         }
-        if (got->kind_case == PARLEY__SERVER_FRAME__KIND_RESPONSE && got->response->id == req->id) {
+        if (got->kind_case == PARLEY__SERVER_FRAME__KIND_RESPONSE && got->response->id == id) {
             *out = got;
             return PL_CLIENT_OK;
         }
@@ -453,6 +456,17 @@ int pl_cconn_request(pl_cconn *c, Parley__Request *req, Parley__ServerFrame **ou
         return c->goodbye >= 0 ? PL_CLIENT_E_PROTOCOL
                                : fail(c, PL_CLIENT_E_PROTOCOL, "unexpected frame from the server");
     }
+}
+
+int pl_cconn_request(pl_cconn *c, Parley__Request *req, Parley__ServerFrame **out,
+                     unsigned timeout_ms)
+{
+    int r;
+
+    *out = NULL;
+    if ((r = pl_cconn_send(c, req, timeout_ms)) != PL_CLIENT_OK)
+        return r;
+    return pl_cconn_await(c, req->id, out, timeout_ms);
 }
 
 int pl_cconn_next_push(pl_cconn *c, Parley__ServerFrame **out, unsigned timeout_ms)

@@ -8,7 +8,9 @@
  *     exactly the recipient devices);
  *   - a one-to-one `send --file`: the sender's second device saves it too (the sender copy),
  *     the recipient saves it, then the blob is deleted;
- *   - `listen --save-dir` saves a file that arrives while it listens, with recv's output.
+ *   - `listen --save-dir` saves a file that arrives while it listens, with recv's output;
+ *   - on a server with a low frame rate per connection, an upload and a download that run
+ *     into RATE_LIMITED wait and go on (pipelined puts included).
  * The server sweeps fetched blobs every second ([blobs] expire_interval = 1s) so that the
  * deletion can be waited for (bounded polling).
  */
@@ -317,6 +319,48 @@ static void test_listen_saves_a_file(void **state)
     ph_test_end();
 }
 
+/*
+ * A server that allows each connection 20 frames a second after a burst of 10 ([server]
+ * frames_per_second, frames_burst): a 4 MiB file is 17 BlobPuts and 17 BlobGets of 256 KiB
+ * besides authentication, lookups and the message, so both transfers run into RATE_LIMITED
+ * (the upload with 8 puts in flight). The client waits as told and goes on from the last
+ * acknowledged byte: both commands succeed and the file arrives intact.
+ */
+static void test_rate_limited_transfers_wait_and_go_on(void **state)
+{
+    char *ann = strdup(ch_home("ann")), *ben = strdup(ch_home("ben"));
+    char *file = strdup(ch_path("scan.tiff")), *save = strdup(ch_path("save-ben"));
+    ph_server *slow = ph_start(
+        (const char *const[]){"server.frames_per_second=20", "server.frames_burst=10", NULL});
+    char want[65], field[512], *out;
+    ch_result r;
+
+    (void)state;
+    ph_test_begin();
+    ch_init_user(slow, ann, "ann");
+    ch_init_user(slow, ben, "ben");
+    make_file(file, 4 * 1024 * KIB + 5, want);
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", ann, "send", "ben", "--file", file, "canary-f4"));
+    CH_ASSERT_STATUS(&r, 0);
+    ch_result_free(&r);
+    out = recv_json(ben, save);
+    if (ch_count(out, "\"file\":{\"path\":") != 1 || !strstr(out, "canary-f4")) {
+        ch_keep();
+        fail_msg("ben: expected the message and its file; recv printed:\n%s", out);
+    }
+    assert_int_equal(ch_json_field(strstr(out, "\"file\":{"), "sha256", field, sizeof field), 0);
+    assert_string_equal(field, want);
+    free(out);
+    ph_stop(slow);
+    ph_free(slow);
+    unlink(file);
+    free(ann);
+    free(ben);
+    free(file);
+    free(save);
+    ph_test_end();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +369,7 @@ int main(void)
         cmocka_unit_test_teardown(test_one_to_one_file_reaches_the_senders_other_device,
                                   test_teardown),
         cmocka_unit_test_teardown(test_listen_saves_a_file, test_teardown),
+        cmocka_unit_test_teardown(test_rate_limited_transfers_wait_and_go_on, test_teardown),
     };
 
     if (sodium_init() < 0)
