@@ -264,6 +264,9 @@ static void blob_done(pl_job *job)
     free(bytes); /* after the answer is encoded; b itself is gone with pl_request_finish */
 }
 
+/* reserve: BlobGet's bytes of the read budget. Reads (BlobGet, BlobStatusGet) run standalone:
+ * outside a transaction (they write nothing), so they do not wait up to [mailbox]
+ * commit_max_delay for a batch to fill (a download is one get after another). */
 static void submit(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, size_t frame_bytes,
                    void (*run)(pl_job *, pl_store *), uint64_t reserve)
 {
@@ -280,6 +283,7 @@ static void submit(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, size_t fr
     b->cfg = &c->srv->cfg;
     memcpy(b->username, c->username, sizeof b->username);
     b->device_id = c->device_id;
+    b->rq.job.standalone = run == get_run || run == status_run;
     pl_request_submit(&b->rq);
 }
 

@@ -381,13 +381,22 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Runs of the throughput test: PARLEY_ATTACH_BENCH_RUNS (1..9, default 1). */
+/* Runs of the throughput test: PARLEY_ATTACH_BENCH_RUNS (1..9, default 1); its file's size:
+ * PARLEY_ATTACH_BENCH_MIB (64..1024, default 64). */
 static int bench_runs(void)
 {
     const char *v = getenv("PARLEY_ATTACH_BENCH_RUNS");
     int n = v ? atoi(v) : 1;
 
     return n < 1 ? 1 : n > 9 ? 9 : n;
+}
+
+static size_t bench_mib(void)
+{
+    const char *v = getenv("PARLEY_ATTACH_BENCH_MIB");
+    int n = v ? atoi(v) : 64;
+
+    return n < 64 ? 64 : n > 1024 ? 1024 : (size_t)n;
 }
 
 /*
@@ -400,7 +409,7 @@ static int bench_runs(void)
  */
 static void test_throughput_against_raw_secretstream(void **state)
 {
-    const size_t size = 64u * MIB, chunk = 64u * 1024u;
+    const size_t mib = bench_mib(), size = mib * MIB, chunk = 64u * 1024u;
     const int runs = bench_runs();
     char *alice = strdup(ch_home("alice3")), *bob = strdup(ch_home("bob3"));
     char *file = strdup(ch_path("bench.bin")), *save = strdup(ch_path("saved3"));
@@ -426,7 +435,7 @@ static void test_throughput_against_raw_secretstream(void **state)
         crypto_secretstream_xchacha20poly1305_init_push(&st, header, key);
         for (size_t at = 0; at < size; at += chunk)
             crypto_secretstream_xchacha20poly1305_push(&st, ct, NULL, pt, chunk, NULL, 0, 0);
-        raw[run] = 64 / (now_s() - t0);
+        raw[run] = (double)mib / (now_s() - t0);
         make_file(file, size, want);
         t0 = now_s();
         ch_run(&r, NULL, NULL, CH_ARGS("--home", alice, "send", "bob3", "--file", file));
@@ -442,10 +451,10 @@ static void test_throughput_against_raw_secretstream(void **state)
         file_sha256(saved, got);
         assert_string_equal(got, want);
         fprintf(stderr,
-                "attach-bench: 64 MiB: raw secretstream %.0f MiB/s; send --file %.2f s (%.0f "
+                "attach-bench: %zu MiB: raw secretstream %.0f MiB/s; send --file %.2f s (%.0f "
                 "MiB/s, encrypt + upload + message); recv %.2f s (%.0f MiB/s, download + decrypt "
                 "+ check)\n",
-                raw[run], up[run], 64 / up[run], down[run], 64 / down[run]);
+                mib, raw[run], up[run], (double)mib / up[run], down[run], (double)mib / down[run]);
         unlink(file);
         unlink(saved);
     }
@@ -454,10 +463,10 @@ static void test_throughput_against_raw_secretstream(void **state)
         qsort(up, (size_t)runs, sizeof *up, cmp_double);
         qsort(down, (size_t)runs, sizeof *down, cmp_double);
         fprintf(stderr,
-                "attach-bench: medians of %d: raw secretstream %.0f MiB/s; send --file %.2f s "
-                "(%.0f MiB/s); recv %.2f s (%.0f MiB/s)\n",
-                runs, raw[runs / 2], up[runs / 2], 64 / up[runs / 2], down[runs / 2],
-                64 / down[runs / 2]);
+                "attach-bench: %zu MiB, medians of %d: raw secretstream %.0f MiB/s; send --file "
+                "%.2f s (%.0f MiB/s); recv %.2f s (%.0f MiB/s)\n",
+                mib, runs, raw[runs / 2], up[runs / 2], (double)mib / up[runs / 2], down[runs / 2],
+                (double)mib / down[runs / 2]);
     }
     free(pt);
     free(ct);
