@@ -236,8 +236,8 @@ int pl_client_fetch_files(pl_client *c, const char *save_dir, pl_client_progress
  * parley listen --save-dir: from now on pl_client_listen downloads attachments as
  * pl_client_fetch_files does (save_dir NULL: HOME/downloads), first those already waiting,
  * then each when the listen is idle after its message was shown. A failed download is
- * announced through on_notice and retried at the next idle moment unless it is final
- * (tampered, or gone from the server). E_USAGE when save_dir is too long.
+ * announced through on_notice and retried 30 s later (or when a new file arrives) unless it
+ * is final (tampered, or gone from the server). E_USAGE when save_dir is too long.
  */
 int pl_client_on_files(pl_client *c, const char *save_dir, pl_client_progress_cb progress,
                        void *pctx, pl_client_file_cb cb, void *ctx);

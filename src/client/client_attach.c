@@ -622,8 +622,10 @@ int cl_attach_record_incoming(pl_client *c, const uint8_t msg_id[16], const char
     memcpy(grown + list_len, msg_id, 16);
     if ((r = pl_cstore_secret_put(c->store, name, packed, packed_len)) == PL_CSTORE_OK)
         r = pl_cstore_secret_put(c->store, PENDING_SECRET, grown, list_len + 16);
-    if (r == PL_CSTORE_OK)
+    if (r == PL_CSTORE_OK) {
         c->files_pending = 1;
+        c->files_retry_at_ms = 0; /* a new file: try now */
+    }
 out:
     if (packed) {
         sodium_memzero(packed, packed_len);
@@ -904,19 +906,26 @@ int pl_client_on_files(pl_client *c, const char *save_dir, pl_client_progress_cb
     return PL_CLIENT_OK;
 }
 
+/* After a passing failure (connection, disk), the next try waits this long, unless a new
+ * descriptor arrives first: one notice per try, not one per idle moment. */
+#define FILES_RETRY_MS 30000u
+
 void cl_attach_fetch_when_idle(pl_client *c)
 {
     int r;
 
-    if (!c->files_on || !c->files_pending)
+    if (!c->files_on || !c->files_pending || cl_now_ms() < c->files_retry_at_ms)
         return;
     c->files_pending = 0;
+    c->files_retry_at_ms = 0;
     r = pl_client_fetch_files(c, c->files_dir[0] ? c->files_dir : NULL, c->files_progress,
                               c->files_pctx, c->files_cb, c->files_ctx);
     if (r == PL_CLIENT_OK)
         return;
-    if (r != PL_CLIENT_E_NOT_FOUND && r != PL_CLIENT_E_PROTOCOL)
-        c->files_pending = 1; /* e.g. the connection dropped: again at the next idle moment */
+    if (r != PL_CLIENT_E_NOT_FOUND && r != PL_CLIENT_E_PROTOCOL) {
+        c->files_pending = 1; /* e.g. the connection dropped: try again later */
+        c->files_retry_at_ms = cl_now_ms() + FILES_RETRY_MS;
+    }
     if (c->notice)
         c->notice(c->notice_ctx, c->username, c->err);
 }

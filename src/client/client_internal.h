@@ -65,6 +65,7 @@ struct pl_client {
     /* pl_client_on_files: pl_client_listen downloads attachments when idle and a descriptor
      * was recorded since (files_pending, set by cl_attach_record_incoming). */
     int files_on, files_pending;
+    uint64_t files_retry_at_ms;       /* after a passing failure: not before (cl_now_ms) */
     char files_dir[CL_PATH_MAX + 16]; /* "" for HOME/downloads */
     pl_client_progress_cb files_progress;
     void *files_pctx;
