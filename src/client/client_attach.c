@@ -378,7 +378,8 @@ static int verified_devices(pl_client *c, const char *user, uint32_t *n)
  * fetch the blob. One-to-one: the recipient's verified devices and our own other devices
  * (they get the sender copy); to ourselves, our other devices. A group: every member device
  * but this one (cl_group_recipient_devices, as pl_client_group_send addresses them). At least
- * 1 (the server's minimum): a blob no device fetches expires.
+ * 1 (the server's minimum): a blob no device fetches expires. More than the wire's maximum
+ * (10,000) is refused (E_USAGE) rather than undercounted.
  */
 static int recipient_devices(pl_client *c, const char *to, const char *group, uint32_t *n)
 {
@@ -399,6 +400,12 @@ static int recipient_devices(pl_client *c, const char *to, const char *group, ui
             (r = verified_devices(c, c->username, &ours)) != PL_CLIENT_OK)
             return r;
     }
+    if ((uint64_t)theirs + ours > PL_WIRE_BLOB_MAX_FETCHES)
+        /* Fewer expected fetches would delete the file before the last devices fetch it. */
+        return cl_fail(c, PL_CLIENT_E_USAGE,
+                       "a file cannot go to more than %u devices (the server's limit on a "
+                       "blob's expected fetches); this one would reach %llu",
+                       PL_WIRE_BLOB_MAX_FETCHES, (unsigned long long)theirs + ours);
     *n = theirs + ours > 0 ? theirs + ours : 1;
     return PL_CLIENT_OK;
 }
