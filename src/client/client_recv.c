@@ -347,8 +347,10 @@ static int handle_envelope(pl_client *c, recv_state *rs, const Parley__Envelope 
         r = fresh < 0 ? PL_CSTORE_E_IO : PL_CSTORE_OK;
     }
     /* A file is fetched later (pl_client_fetch_files); recorded with its message. The copy of
-     * one our other device sent too: it counted us in the blob's expected fetches (§27.4). */
-    if (r == PL_CSTORE_OK && fresh && content->attachment)
+     * one our other device sent too: it counted us in the blob's expected fetches (§27.4).
+     * Only a message's: a receipt or group control carrying one is not shown, nor fetched. */
+    if (r == PL_CSTORE_OK && fresh && content->attachment && !content->receipt &&
+        !content->group_update && !content->group_sender_key)
         r = cl_attach_record_incoming(c, m.id, env->sender, content->attachment);
     if (r == PL_CSTORE_OK)
         r = pl_cstore_commit(c->store);
