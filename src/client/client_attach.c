@@ -119,16 +119,14 @@ static int blob_call(pl_client *c, Parley__Request *req, Parley__ServerFrame **o
  * request reconnects (cl_request).
  */
 #define PIPE_DEPTH 8u
-/* Gets are smaller and fewer: the server closes a connection whose queued output passes
- * 512 KiB (PL_TLS_DEFAULT_OUTPUT_BOUND, less a margin) and has no way to hold back the answers
- * to gets it already accepted, so the answers in flight must fit in it whatever the client's
- * reading pace: GET_DEPTH * GET_BYTES = 384 KiB. */
-#ifndef CL_ATTACH_GET_BYTES
+/* Gets go one at a time, of the full 256 KiB: the server closes a connection whose queued
+ * output would pass 512 KiB (PL_TLS_DEFAULT_OUTPUT_BOUND, less a margin) and has no way to
+ * hold back the answers to gets it already accepted, so the answers in flight must fit in it
+ * whatever the client's (or the network's) pace: two 256 KiB answers do not (eight in flight
+ * were closed at once on loopback). Smaller gets in flight would fit but cost more frames
+ * against the server's frame rate, the ceiling of a long transfer. */
 #define CL_ATTACH_GET_BYTES (256u * 1024u)
-#endif
-#ifndef CL_ATTACH_GET_DEPTH
 #define CL_ATTACH_GET_DEPTH 1u
-#endif
 
 static int pipe_send(pl_client *c, Parley__Request *req, uint64_t *id)
 {
