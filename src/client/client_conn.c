@@ -114,19 +114,22 @@ void pl_cconn_close(pl_cconn *c)
     free(c);
 }
 
-int pl_cconn_request(pl_cconn *c, Parley__Request *req, Parley__ServerFrame **out,
-                     unsigned timeout_ms)
+int pl_cconn_send(pl_cconn *c, Parley__Request *req, unsigned timeout_ms)
 {
     Parley__ClientFrame f = PARLEY__CLIENT_FRAME__INIT;
+
+    req->id = pl_wire_conn_next_request_id(c->wire);
+    f.kind_case = PARLEY__CLIENT_FRAME__KIND_REQUEST;
+    f.request = req;
+    return client_code(pl_wire_conn_send(c->wire, &f, pl_wire_mono_ms() + timeout_ms));
+}
+
+int pl_cconn_await(pl_cconn *c, uint64_t id, Parley__ServerFrame **out, unsigned timeout_ms)
+{
     uint64_t deadline = pl_wire_mono_ms() + timeout_ms;
     int r;
 
     *out = NULL;
-    req->id = pl_wire_conn_next_request_id(c->wire);
-    f.kind_case = PARLEY__CLIENT_FRAME__KIND_REQUEST;
-    f.request = req;
-    if ((r = client_code(pl_wire_conn_send(c->wire, &f, deadline))) != PL_CLIENT_OK)
-        return r;
     for (;;) {
         Parley__ServerFrame *got;
 
@@ -139,12 +142,23 @@ int pl_cconn_request(pl_cconn *c, Parley__Request *req, Parley__ServerFrame **ou
                 return r;
             continue;
         }
-        if (got->kind_case == PARLEY__SERVER_FRAME__KIND_RESPONSE && got->response->id == req->id) {
+        if (got->kind_case == PARLEY__SERVER_FRAME__KIND_RESPONSE && got->response->id == id) {
             *out = got;
             return PL_CLIENT_OK;
         }
         return unexpected(c, got);
     }
+}
+
+int pl_cconn_request(pl_cconn *c, Parley__Request *req, Parley__ServerFrame **out,
+                     unsigned timeout_ms)
+{
+    int r;
+
+    *out = NULL;
+    if ((r = pl_cconn_send(c, req, timeout_ms)) != PL_CLIENT_OK)
+        return r;
+    return pl_cconn_await(c, req->id, out, timeout_ms);
 }
 
 int pl_cconn_next_push(pl_cconn *c, Parley__ServerFrame **out, unsigned timeout_ms)
