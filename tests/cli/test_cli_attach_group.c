@@ -320,9 +320,9 @@ static void test_listen_saves_a_file(void **state)
 }
 
 /*
- * A server that allows each connection 20 frames a second after a burst of 10 ([server]
- * frames_per_second, frames_burst): a 4 MiB file is 17 BlobPuts and 17 BlobGets of 256 KiB
- * besides authentication, lookups and the message, so both transfers run into RATE_LIMITED
+ * A server that allows each connection 20 blob frames a second after a burst of 10 ([blobs]
+ * frames_per_second, frames_burst; and the same for every other request, [server]): a 4 MiB
+ * file is 17 BlobPuts and 17 BlobGets of 256 KiB, so both transfers run into RATE_LIMITED
  * (the upload with 8 puts in flight). The client waits as told and goes on from the last
  * acknowledged byte: both commands succeed and the file arrives intact.
  */
@@ -331,7 +331,8 @@ static void test_rate_limited_transfers_wait_and_go_on(void **state)
     char *ann = strdup(ch_home("ann")), *ben = strdup(ch_home("ben"));
     char *file = strdup(ch_path("scan.tiff")), *save = strdup(ch_path("save-ben"));
     ph_server *slow = ph_start(
-        (const char *const[]){"server.frames_per_second=20", "server.frames_burst=10", NULL});
+        (const char *const[]){"server.frames_per_second=20", "server.frames_burst=10",
+                              "blobs.frames_per_second=20", "blobs.frames_burst=10", NULL});
     char want[65], field[512], *out;
     ch_result r;
 
