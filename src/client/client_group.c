@@ -187,6 +187,15 @@ out:
     return r;
 }
 
+static int kt_has_device(const pl_account_state *st, const pl_group_device *d)
+{
+    for (size_t i = 0; i < st->n_devices; i++)
+        if (st->devices[i].device_id == d->device_id &&
+            sodium_memcmp(st->devices[i].identity_key, d->identity_key, PL_PUBKEY_BYTES) == 0)
+            return 1;
+    return 0;
+}
+
 /* The ghost-device check of one member against its verified state (looked up again once if
  * it differs: the log may have moved on). */
 static int check_member(pl_client *c, const pl_group_member *m)
@@ -209,6 +218,15 @@ static int check_member(pl_client *c, const pl_group_member *m)
         if (pl_group_member_check_account_state(m, &kt->state) == PL_OK)
             goto out;
     }
+    /* Name the first device that differs (the user must know which device is the ghost). */
+    for (size_t i = 0; i < m->n_devices; i++)
+        if (!kt_has_device(&kt->state, &m->devices[i])) {
+            r = cl_fail(c, PL_CLIENT_E_KT_UNLOGGED,
+                        "the group lists device %u of %s, which %s's verified key-transparency "
+                        "state does not: refusing",
+                        m->devices[i].device_id, user, user);
+            goto out;
+        }
     r = cl_fail(c, PL_CLIENT_E_KT_UNLOGGED,
                 "the group lists devices of %s that its verified key-transparency state does "
                 "not (or not those it does): refusing",
