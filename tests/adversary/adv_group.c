@@ -203,8 +203,8 @@ static int keys_held(void *arg)
             if (i == j)
                 continue;
             own = adv_group_own_key_id(sender, p->name);
-            if (own == 0 || adv_group_rx_key_id(holder, id, sender->username,
-                                                sender->device_id) != own) {
+            if (own == 0 ||
+                adv_group_rx_key_id(holder, id, sender->username, sender->device_id) != own) {
                 snprintf(p->missing, sizeof p->missing, "%s lacks the current chain of %s",
                          holder->username, sender->username);
                 return 0;
@@ -230,8 +230,8 @@ void adv_group_wait_until(adv_member *const *all, size_t n_all, int (*pred)(void
     }
 }
 
-void adv_group_wait_keys(adv_member *const *all, size_t n_all, adv_member *const *members,
-                         size_t n, const char *name)
+void adv_group_wait_keys(adv_member *const *all, size_t n_all, adv_member *const *members, size_t n,
+                         const char *name)
 {
     keys_pred p = {members, n, name, ""};
     uint64_t deadline = ph_now_ms() + ADV_GROUP_WAIT_MS;
@@ -298,8 +298,7 @@ void adv_identity_key(pl_client *c, uint8_t out[33])
 }
 
 void adv_send_group_update(pl_client *from, const char *to, const uint8_t id[16],
-                           const uint8_t *change, size_t len, const uint8_t *prev,
-                           size_t prev_len)
+                           const uint8_t *change, size_t len, const uint8_t *prev, size_t prev_len)
 {
     Parley__Content ct = PARLEY__CONTENT__INIT;
     Parley__GroupUpdate gu = PARLEY__GROUP_UPDATE__INIT;

@@ -75,8 +75,8 @@ void adv_assert_group_unchanged(pl_client *c, const char *name, const uint8_t *b
  * in group id, whose key_id is senders[j]'s own current one. Fails the test after
  * ADV_GROUP_WAIT_MS. holders and senders may be the same array.
  */
-void adv_group_wait_keys(adv_member *const *all, size_t n_all, adv_member *const *members,
-                         size_t n, const char *name);
+void adv_group_wait_keys(adv_member *const *all, size_t n_all, adv_member *const *members, size_t n,
+                         const char *name);
 
 /* Receives on every member until pred(arg) holds, or fails the test naming what. */
 void adv_group_wait_until(adv_member *const *all, size_t n_all, int (*pred)(void *), void *arg,
@@ -97,7 +97,6 @@ void adv_identity_key(pl_client *c, uint8_t out[33]);
 /* from's device sends `to` a GroupUpdate{change, prev_state, group_id} over their pairwise
  * session, as its client sends a change (prev may be NULL). */
 void adv_send_group_update(pl_client *from, const char *to, const uint8_t id[16],
-                           const uint8_t *change, size_t len, const uint8_t *prev,
-                           size_t prev_len);
+                           const uint8_t *change, size_t len, const uint8_t *prev, size_t prev_len);
 
 #endif

@@ -94,8 +94,7 @@ static void wait_told(adv_member *const *all, size_t n, adv_member *m, const cha
     adv_group_wait_until(all, n, was_told, &t, what);
 }
 
-static void start(adv_world *w, const char *tag, adv_member *ms, const char *const *names,
-                  size_t n)
+static void start(adv_world *w, const char *tag, adv_member *ms, const char *const *names, size_t n)
 {
     adv_world_start(w, tag, NULL);
     for (size_t i = 0; i < n; i++) {
@@ -335,8 +334,7 @@ static void extra_device_in_the_fanout_reads_nothing(void **state)
     fo.device = mallory->c->device_id;
     adv_identity_key(mallory->c, fo.ik);
     mp_unlock(w.px);
-    ADV_RC(alice->c, pl_client_group_send(alice->c, "team", "canary-fanout", 13, id),
-           PL_CLIENT_OK);
+    ADV_RC(alice->c, pl_client_group_send(alice->c, "team", "canary-fanout", 13, id), PL_CLIENT_OK);
     mp_lock(w.px);
     assert_int_equal(fo.rewritten, 1);
     fo.user[0] = '\0';
