@@ -271,7 +271,7 @@ int cl_group_receive(pl_client *c, const Parley__Envelope *env, pl_client_messag
     size_t blob_len = 0, pt_len = 0, cap = env->ciphertext.len, saved_len = 0, body_len = 0;
     const char *why = NULL;
     long idx;
-    int r, fresh;
+    int r, e, fresh;
 
     *stop = 0;
     if (pl_group_message_header_parse(env->ciphertext.data, env->ciphertext.len, &h) != PL_OK)
@@ -301,10 +301,15 @@ int cl_group_receive(pl_client *c, const Parley__Envelope *env, pl_client_messag
         r = cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
         goto fail;
     }
-    if (pl_sender_key_receiver_decrypt(rx, env->ciphertext.data, env->ciphertext.len, pt, cap,
-                                       &pt_len) != PL_OK) {
-        why = "it does not decrypt with its sender's group key (sent before we had it, or "
-              "after we were removed)";
+    if ((e = pl_sender_key_receiver_decrypt(rx, env->ciphertext.data, env->ciphertext.len, pt, cap,
+                                            &pt_len)) != PL_OK) {
+        /* Say which: a replay and a rotated key are attacks or losses the user should tell
+         * apart from a damaged message. */
+        why = e == PL_E_REPLAY ? "it was read before (a replay), or is too old to decrypt"
+              : e == PL_E_SESSION_MISMATCH
+                  ? "its sender's group key has changed and this device was not given the new "
+                    "one (sent after we were removed, or before its key reached us)"
+                  : "it does not decrypt with its sender's group key";
         goto out;
     }
     if (cl_content_parse(pt, pt_len, &content) != 0 || content->group_id.len != 16 ||
