@@ -9,7 +9,10 @@
  *       after mallory's removal; (b) a change adding mallory authored and signed by mallory's
  *       own device, at the right place in the chain, while she is not a member; (c) a real
  *       change of another group (mallory's own) re-addressed to the group. Each is refused
- *       with a notice naming the reason; bob's state stays byte for byte as it was.
+ *       with a notice naming the reason; bob's state stays byte for byte as it was. (d) The
+ *       operator alone: the pairwise envelope that carried alice's real add to bob, pushed
+ *       to bob again after mallory's removal (under a new seq): the pairwise session refuses
+ *       it before the group layer sees it.
  *   i2. The fan-out: the proxy adds mallory's device to alice's GroupSend; parleyd, which
  *       knows nothing of groups, stores the ciphertext for her. mallory, who holds no chain
  *       of the group, cannot read it and says so; the members read the message; no state
@@ -92,6 +95,22 @@ static void wait_told(adv_member *const *all, size_t n, adv_member *m, const cha
 
     snprintf(what, sizeof what, "%s told \"%s\"", m->c->username, needle);
     adv_group_wait_until(all, n, was_told, &t, what);
+}
+
+static int shown(void *arg)
+{
+    told *t = arg;
+
+    return adv_log_count(&t->m->log, 0, t->needle) > 0;
+}
+
+static void wait_seen_message(adv_member *const *all, adv_member *m, const char *needle)
+{
+    told t = {m, needle, 0};
+    char what[200];
+
+    snprintf(what, sizeof what, "%s shown \"%s\"", m->c->username, needle);
+    adv_group_wait_until(all, 3, shown, &t, what);
 }
 
 static void start(adv_world *w, const char *tag, adv_member *ms, const char *const *names, size_t n)
@@ -271,6 +290,135 @@ static void forged_changes_are_refused(void **state)
     stop(&w, ms, 3);
 }
 
+/* i1d: the operator alone replays the pairwise envelope that carried a real change. */
+typedef struct replay_env {
+    unsigned bob_conns[64];
+    size_t n_bob_conns;
+    int capture, inject;
+    uint8_t env[4096]; /* the packed Envelope, alice's last pairwise one to bob */
+    size_t env_len;
+    uint64_t max_seq;
+    unsigned captured, injected;
+} replay_env;
+
+static int is_bob_conn(const replay_env *re, unsigned conn)
+{
+    for (size_t i = 0; i < re->n_bob_conns; i++)
+        if (re->bob_conns[i] == conn)
+            return 1;
+    return 0;
+}
+
+static mp_verdict note_bob_conns(void *arg, mp_frame_ctx *fx, const Parley__ClientFrame *f)
+{
+    replay_env *re = arg;
+
+    if (f->kind_case == PARLEY__CLIENT_FRAME__KIND_REQUEST &&
+        f->request->body_case == PARLEY__REQUEST__BODY_AUTH_PROOF &&
+        strcmp(f->request->auth_proof->username, "bob") == 0 && re->n_bob_conns < 64 &&
+        !is_bob_conn(re, fx->conn))
+        re->bob_conns[re->n_bob_conns++] = fx->conn;
+    return MP_FORWARD;
+}
+
+static mp_verdict capture_or_inject(void *arg, mp_frame_ctx *fx, const Parley__ServerFrame *f)
+{
+    replay_env *re = arg;
+    Parley__ServerFrame nf = PARLEY__SERVER_FRAME__INIT;
+    Parley__Push push = PARLEY__PUSH__INIT;
+    Parley__Envelope *env;
+
+    if (f->kind_case != PARLEY__SERVER_FRAME__KIND_PUSH || !is_bob_conn(re, fx->conn))
+        return MP_FORWARD;
+    if (f->push->kind_case == PARLEY__PUSH__KIND_ENVELOPE && !re->inject) {
+        const Parley__Envelope *e = f->push->envelope;
+
+        re->max_seq = e->seq > re->max_seq ? e->seq : re->max_seq;
+        if (re->capture && !e->group && strcmp(e->sender, "alice") == 0 &&
+            parley__envelope__get_packed_size(e) <= sizeof re->env) {
+            re->env_len = parley__envelope__pack(e, re->env);
+            re->captured++;
+        }
+        return MP_FORWARD;
+    }
+    if (!re->inject || f->push->kind_case != PARLEY__PUSH__KIND_ENVELOPE)
+        return MP_FORWARD;
+    /* Before the next envelope pushed to bob: the old one again, under a seq of its own. */
+    env = parley__envelope__unpack(NULL, re->env_len, re->env);
+    assert_non_null(env);
+    env->seq = re->max_seq + 1000;
+    push.kind_case = PARLEY__PUSH__KIND_ENVELOPE;
+    push.envelope = env;
+    nf.kind_case = PARLEY__SERVER_FRAME__KIND_PUSH;
+    nf.push = &push;
+    if (mp_emit_server(fx, &nf) != MP_REPLACE || mp_emit_server(fx, f) != MP_REPLACE) {
+        parley__envelope__free_unpacked(env, NULL);
+        return MP_CLOSE;
+    }
+    parley__envelope__free_unpacked(env, NULL);
+    re->inject = 0;
+    re->injected++;
+    return MP_REPLACE;
+}
+
+static void replayed_envelope_of_a_real_change_is_refused(void **state)
+{
+    static const char *const names[] = {"alice", "bob", "mallory"};
+    adv_world w;
+    adv_member ms[3];
+    adv_member *const all[] = {&ms[0], &ms[1], &ms[2]};
+    adv_member *alice = &ms[0], *bob = &ms[1], *mallory = &ms[2];
+    const char *bob_only[] = {"bob"};
+    replay_env re;
+    uint8_t *before_b;
+    size_t before_b_len = 0, notices;
+    char id[33];
+
+    (void)state;
+    memset(&re, 0, sizeof re);
+    /* The hooks first, so that bob's connections are known from his registration on. */
+    adv_world_start(&w, "genvreplay", NULL);
+    mp_set_hooks(w.px, capture_or_inject, note_bob_conns, &re);
+    for (size_t i = 0; i < 3; i++) {
+        ms[i].c = adv_client_new(&w, names[i]);
+        adv_member_attach(&ms[i]);
+    }
+    for (size_t i = 0; i < 3; i++)
+        adv_wait_published(&w, names[i], 0);
+    ADV_RC(alice->c, pl_client_group_create(alice->c, "team", bob_only, 1), PL_CLIENT_OK);
+    adv_group_wait_keys(all, 3, all, 2, "team");
+    mp_lock(w.px);
+    re.capture = 1;
+    mp_unlock(w.px);
+    ADV_RC(alice->c, pl_client_group_add(alice->c, "team", "mallory"), PL_CLIENT_OK);
+    adv_group_wait_keys(all, 3, all, 3, "team");
+    mp_lock(w.px);
+    re.capture = 0;
+    assert_int_equal(re.captured, 1); /* the add, alice's only pairwise message to bob */
+    mp_unlock(w.px);
+    ADV_RC(alice->c, pl_client_group_remove(alice->c, "team", "mallory"), PL_CLIENT_OK);
+    wait_told(all, 3, mallory, "you were removed from group team");
+    adv_group_wait_keys(all, 3, all, 2, "team");
+    before_b = adv_group_state(bob->c, "team", &before_b_len, NULL);
+
+    /* Replayed just before the next envelope pushed to bob: alice's next group message. */
+    notices = adv_log_count(&bob->log, 1, "");
+    mp_lock(w.px);
+    re.inject = 1;
+    mp_unlock(w.px);
+    ADV_RC(alice->c, pl_client_group_send(alice->c, "team", "canary-i1d", 10, id), PL_CLIENT_OK);
+    wait_told(all, 3, bob, "A message from device 1 could not be read: it does not decrypt");
+    wait_seen_message(all, bob, "canary-i1d");
+    mp_lock(w.px);
+    assert_int_equal(re.injected, 1);
+    mp_unlock(w.px);
+    assert_int_equal(adv_log_count(&bob->log, 1, ""), notices + 1);
+    assert_int_equal(adv_log_count(&bob->log, 0, "canary-i1d"), 1);
+    adv_assert_group_unchanged(bob->c, "team", before_b, before_b_len);
+    free(before_b);
+    stop(&w, ms, 3);
+}
+
 /* i2: the fan-out. */
 typedef struct fanout {
     char user[33];
@@ -434,6 +582,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forged_changes_are_refused),
+        cmocka_unit_test(replayed_envelope_of_a_real_change_is_refused),
         cmocka_unit_test(extra_device_in_the_fanout_reads_nothing),
         cmocka_unit_test(ghost_in_prev_state_stops_the_join),
     };
