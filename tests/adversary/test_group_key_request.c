@@ -202,10 +202,129 @@ static void a_non_member_gets_no_sender_key(void **state)
     adv_world_stop(&w);
 }
 
+/*
+ * The other side of the rule: a real new member's key that reaches a member before the add
+ * that names it is not answered at once (the sender is not yet a member of that member's
+ * state), and is answered when the add arrives. The operator delays alice's add to bob (it
+ * withholds alice's pairwise envelopes to bob until bob reconnects).
+ */
+typedef struct delay {
+    unsigned bob_conns[64];
+    size_t n_bob_conns;
+    int withhold;
+    unsigned withheld;
+} delay;
+
+static int is_bob_conn(const delay *d, unsigned conn)
+{
+    for (size_t i = 0; i < d->n_bob_conns; i++)
+        if (d->bob_conns[i] == conn)
+            return 1;
+    return 0;
+}
+
+static mp_verdict note_bob(void *arg, mp_frame_ctx *fx, const Parley__ClientFrame *f)
+{
+    delay *d = arg;
+
+    if (f->kind_case == PARLEY__CLIENT_FRAME__KIND_REQUEST &&
+        f->request->body_case == PARLEY__REQUEST__BODY_AUTH_PROOF &&
+        strcmp(f->request->auth_proof->username, "bob") == 0 && d->n_bob_conns < 64 &&
+        !is_bob_conn(d, fx->conn))
+        d->bob_conns[d->n_bob_conns++] = fx->conn;
+    return MP_FORWARD;
+}
+
+static mp_verdict withhold_alice(void *arg, mp_frame_ctx *fx, const Parley__ServerFrame *f)
+{
+    delay *d = arg;
+
+    if (!d->withhold || f->kind_case != PARLEY__SERVER_FRAME__KIND_PUSH ||
+        f->push->kind_case != PARLEY__PUSH__KIND_ENVELOPE || f->push->envelope->group ||
+        strcmp(f->push->envelope->sender, "alice") != 0 || !is_bob_conn(d, fx->conn))
+        return MP_FORWARD;
+    d->withheld++;
+    return MP_DROP;
+}
+
+typedef struct has_chain {
+    adv_member *holder;
+    const uint8_t *id;
+    const char *of;
+    uint32_t device;
+} has_chain;
+
+static int holds_chain(void *arg)
+{
+    has_chain *h = arg;
+
+    return adv_group_rx_key_id(h->holder->c, h->id, h->of, h->device) != 0;
+}
+
+static void a_key_that_overtakes_its_add_is_answered_later(void **state)
+{
+    static const char *const names[] = {"alice", "bob", "dave"};
+    adv_world w;
+    delay d;
+    adv_member ms[3];
+    adv_member *const all[] = {&ms[0], &ms[1], &ms[2]};
+    adv_member *alice = &ms[0], *bob = &ms[1], *dave = &ms[2];
+    const char *bob_only[] = {"bob"};
+    uint8_t id[16];
+    has_chain dave_at_bob = {&ms[1], id, "dave", 0};
+    seen s_dave = {&ms[2], 0, "canary-i4c"};
+    char msg_id[33];
+
+    (void)state;
+    memset(&d, 0, sizeof d);
+    adv_world_start(&w, "gkeyearly", NULL);
+    mp_set_hooks(w.px, withhold_alice, note_bob, &d);
+    for (size_t i = 0; i < 3; i++) {
+        ms[i].c = adv_client_new(&w, names[i]);
+        adv_member_attach(&ms[i]);
+    }
+    for (size_t i = 0; i < 3; i++)
+        adv_wait_published(&w, names[i], 0);
+    ADV_RC(alice->c, pl_client_group_create(alice->c, "team", bob_only, 1), PL_CLIENT_OK);
+    adv_group_wait_keys(all, 3, all, 2, "team");
+    adv_group_id(alice->c, "team", id);
+
+    mp_lock(w.px);
+    d.withhold = 1;
+    mp_unlock(w.px);
+    ADV_RC(alice->c, pl_client_group_add(alice->c, "team", "dave"), PL_CLIENT_OK);
+    dave_at_bob.device = dave->c->device_id;
+    adv_group_wait_until(all, 3, holds_chain, &dave_at_bob, "bob holds dave's chain");
+    /* bob does not know dave is a member yet: he stored dave's key and did not answer. */
+    if (adv_log_count(&bob->log, 1, "not a member") != 1) {
+        adv_log_dump("bob", &bob->log);
+        fail_msg("bob did not hold back his answer to dave's early key");
+    }
+    assert_int_equal(adv_group_rx_key_id(dave->c, id, "bob", bob->c->device_id), 0);
+    mp_lock(w.px);
+    assert_true(d.withheld >= 1);
+    d.withhold = 0;
+    mp_unlock(w.px);
+
+    /* bob's next connection gets the add from his mailbox: he answers dave then. */
+    adv_client_close(&w, bob->c);
+    bob->c = adv_client_open(&w, "bob");
+    adv_member_attach(bob);
+    adv_group_wait_keys(all, 3, all, 3, "team");
+    ADV_RC(bob->c, pl_client_group_send(bob->c, "team", "canary-i4c", 10, msg_id), PL_CLIENT_OK);
+    adv_group_wait_until(all, 3, has_seen, &s_dave, "dave reads bob's message");
+
+    mp_set_hooks(w.px, NULL, NULL, NULL);
+    for (size_t i = 0; i < 3; i++)
+        adv_client_close(&w, ms[i].c);
+    adv_world_stop(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_non_member_gets_no_sender_key),
+        cmocka_unit_test(a_key_that_overtakes_its_add_is_answered_later),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
