@@ -19,7 +19,8 @@
  *       changes.
  *   i3. A ghost device in a joiner's prev_state: mallory, a member, adds dave with a
  *       prev_state in which bob has a device (5) that bob's verified key-transparency state
- *       does not list. dave refuses to join, naming bob's device 5.
+ *       does not list. dave refuses to join, naming bob's device 5. The same ghost in a
+ *       devices change to the real group, sent to alice: refused, naming the device.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
@@ -517,8 +518,8 @@ static void ghost_in_prev_state_stops_the_join(void **state)
     pl_group_member bm, dm;
     pl_device *ghost = NULL;
     pl_client_group info;
-    uint8_t id[16], *change = NULL, *fake_enc, *before_b;
-    size_t len = 0, fake_len = 0, before_b_len = 0;
+    uint8_t id[16], *change = NULL, *fake_enc, *before_b, *before_a, *devices_change;
+    size_t len = 0, fake_len = 0, before_b_len = 0, before_a_len = 0, devices_len;
     char needle[64];
 
     (void)state;
@@ -544,7 +545,8 @@ static void ghost_in_prev_state_stops_the_join(void **state)
                                           NULL, &body, &change, &len),
                      PL_OK);
     assert_int_equal(pl_group_apply(st, change, len, &fake, &applied), PL_OK);
-    free(change);
+    devices_change = change;
+    devices_len = len;
     change = NULL;
     fake_enc = encode_state(fake, &fake_len);
 
@@ -569,6 +571,18 @@ static void ghost_in_prev_state_stops_the_join(void **state)
     assert_int_equal(adv_log_count(&dave->log, 0, ""), 0);
     adv_assert_group_unchanged(bob->c, "team", before_b, before_b_len);
 
+    /* The same ghost as a devices change to the real group, sent to alice: refused. */
+    before_a = adv_group_state(alice->c, "team", &before_a_len, NULL);
+    adv_send_group_update(mallory->c, "alice", id, devices_change, devices_len, NULL, 0);
+    wait_told(all, 4, alice, "refused a group change");
+    if (adv_log_count(&alice->log, 1, needle) != 1) {
+        adv_log_dump("alice", &alice->log);
+        fail_msg("alice's refusal does not name \"%s\"", needle);
+    }
+    adv_assert_group_unchanged(alice->c, "team", before_a, before_a_len);
+
+    free(before_a);
+    free(devices_change);
     free(change);
     free(fake_enc);
     free(before_b);
