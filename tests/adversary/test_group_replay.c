@@ -6,6 +6,7 @@
  * drops parleyd's answers to the copies. bob's client gets the same ciphertexts again after
  * reading them: the sender-key chain refuses each as a replay (PROTOCOL.md §29.4 step 4), the
  * client says so, and nothing is shown twice.
+ * k2 relabels a group message as another member's (Envelope.sender): refused, not shown.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
@@ -113,7 +114,7 @@ static void wait_seen(adv_member *const *all, adv_member *m, int notice, const c
     char what[200];
 
     snprintf(what, sizeof what, "%s shown \"%s\" %zu times", m->c->username, needle, want);
-    adv_group_wait_until(all, 2, has_seen, &x, what);
+    adv_group_wait_until(all, 2, has_seen, &x, what); /* alice and bob */
 }
 
 static int count_one(void *ctx, const pl_cstore_message *m)
@@ -196,10 +197,78 @@ static void replayed_group_messages_are_refused(void **state)
     adv_world_stop(&w);
 }
 
+/* k2: the operator relabels alice's group message as carol's (Envelope.sender is the
+ * server's word): bob picks carol's chain, which did not make it, and refuses it. */
+static mp_verdict relabel(void *arg, mp_frame_ctx *fx, const Parley__ServerFrame *f)
+{
+    unsigned *relabelled = arg;
+    Parley__ServerFrame nf;
+    Parley__Push push;
+    Parley__Envelope env;
+
+    if (f->kind_case != PARLEY__SERVER_FRAME__KIND_PUSH ||
+        f->push->kind_case != PARLEY__PUSH__KIND_ENVELOPE || !f->push->envelope->group ||
+        strcmp(f->push->envelope->sender, "alice") != 0)
+        return MP_FORWARD;
+    nf = *f;
+    push = *f->push;
+    env = *f->push->envelope;
+    env.sender = "carol";
+    push.envelope = &env;
+    nf.push = &push;
+    ++*relabelled;
+    return mp_emit_server(fx, &nf);
+}
+
+static void relabelled_group_message_is_refused(void **state)
+{
+    static const char *const names[] = {"alice", "bob", "carol"};
+    adv_world w;
+    adv_member ms[3];
+    adv_member *const all[] = {&ms[0], &ms[1], &ms[2]};
+    adv_member *alice = &ms[0], *bob = &ms[1];
+    const char *members[] = {"bob", "carol"};
+    unsigned relabelled = 0;
+    uint8_t *before;
+    size_t before_len = 0;
+    seen s_bob = {&ms[1], 1, "could not be read", 1};
+
+    (void)state;
+    adv_world_start(&w, "grelabel", NULL);
+    for (size_t i = 0; i < 3; i++) {
+        ms[i].c = adv_client_new(&w, names[i]);
+        adv_member_attach(&ms[i]);
+    }
+    for (size_t i = 0; i < 3; i++)
+        adv_wait_published(&w, names[i], 0);
+    ADV_RC(alice->c, pl_client_group_create(alice->c, "team", members, 2), PL_CLIENT_OK);
+    adv_group_wait_keys(all, 3, all, 3, "team");
+    before = adv_group_state(bob->c, "team", &before_len, NULL);
+
+    mp_set_hooks(w.px, relabel, NULL, &relabelled);
+    send(alice, "from alice canary-k4");
+    adv_group_wait_until(all, 3, has_seen, &s_bob, "bob refuses the relabelled message");
+    mp_set_hooks(w.px, NULL, NULL, NULL);
+    mp_lock(w.px);
+    assert_true(relabelled >= 2); /* to bob and to carol */
+    mp_unlock(w.px);
+    for (size_t i = 0; i < 3; i++)
+        if (adv_log_count(&ms[i].log, 0, "canary-k4") != 0) {
+            adv_log_dump(names[i], &ms[i].log);
+            fail_msg("%s was shown the relabelled message", names[i]);
+        }
+    adv_assert_group_unchanged(bob->c, "team", before, before_len);
+    free(before);
+    for (size_t i = 0; i < 3; i++)
+        adv_client_close(&w, ms[i].c);
+    adv_world_stop(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(replayed_group_messages_are_refused),
+        cmocka_unit_test(relabelled_group_message_is_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
