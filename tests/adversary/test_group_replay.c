@@ -231,7 +231,9 @@ static void relabelled_group_message_is_refused(void **state)
     unsigned relabelled = 0;
     uint8_t *before;
     size_t before_len = 0;
-    seen s_bob = {&ms[1], 1, "could not be read", 1};
+    seen s_bob = {&ms[1], 1, "could not be read: its sender's group key has changed", 1};
+    seen s_carol = {&ms[2], 1, "could not be read: there is no group key from its sender device",
+                    1};
 
     (void)state;
     adv_world_start(&w, "grelabel", NULL);
@@ -248,6 +250,7 @@ static void relabelled_group_message_is_refused(void **state)
     mp_set_hooks(w.px, relabel, NULL, &relabelled);
     send(alice, "from alice canary-k4");
     adv_group_wait_until(all, 3, has_seen, &s_bob, "bob refuses the relabelled message");
+    adv_group_wait_until(all, 3, has_seen, &s_carol, "carol refuses the relabelled message");
     mp_set_hooks(w.px, NULL, NULL, NULL);
     mp_lock(w.px);
     assert_true(relabelled >= 2); /* to bob and to carol */
