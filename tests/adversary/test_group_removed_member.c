@@ -11,6 +11,9 @@
  *       old chains of alice and bob. The removal made both rotate their sender keys and send
  *       the new chains to the remaining members only: carol's client cannot decrypt with the
  *       chains it holds, says so, shows nothing, and its group state stays as it was.
+ *   j3. The removal withheld from bob (a remaining member) as well: he does not rotate and
+ *       still sends to carol, who can read it. alice notices: bob's message was sent from an
+ *       older state of the group than hers.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
@@ -37,6 +40,10 @@ typedef struct op {
     int add_to_fanout, withhold;
     unsigned victim_conns[MAX_CONNS];
     size_t n_victim_conns;
+    /* j3: bob's connections too, and whether his pairwise envelopes are withheld as well. */
+    int withhold_bob;
+    unsigned bob_conns[MAX_CONNS];
+    size_t n_bob_conns;
     unsigned rewritten, withheld;
 } op;
 
@@ -48,10 +55,24 @@ static int is_victim_conn(const op *o, unsigned conn)
     return 0;
 }
 
+static int is_bob_conn(const op *o, unsigned conn)
+{
+    for (size_t i = 0; i < o->n_bob_conns; i++)
+        if (o->bob_conns[i] == conn)
+            return 1;
+    return 0;
+}
+
 static mp_verdict client_hook(void *arg, mp_frame_ctx *fx, const Parley__ClientFrame *f)
 {
     op *o = arg;
     mp_verdict v;
+
+    if (f->kind_case == PARLEY__CLIENT_FRAME__KIND_REQUEST &&
+        f->request->body_case == PARLEY__REQUEST__BODY_AUTH_PROOF &&
+        strcmp(f->request->auth_proof->username, "bob") == 0 && o->n_bob_conns < MAX_CONNS &&
+        !is_bob_conn(o, fx->conn))
+        o->bob_conns[o->n_bob_conns++] = fx->conn;
 
     if (f->kind_case == PARLEY__CLIENT_FRAME__KIND_REQUEST &&
         f->request->body_case == PARLEY__REQUEST__BODY_AUTH_PROOF &&
@@ -71,7 +92,7 @@ static mp_verdict server_hook(void *arg, mp_frame_ctx *fx, const Parley__ServerF
 
     if (!o->withhold || f->kind_case != PARLEY__SERVER_FRAME__KIND_PUSH ||
         f->push->kind_case != PARLEY__PUSH__KIND_ENVELOPE || f->push->envelope->group ||
-        !is_victim_conn(o, fx->conn))
+        !(is_victim_conn(o, fx->conn) || (o->withhold_bob && is_bob_conn(o, fx->conn))))
         return MP_FORWARD;
     o->withheld++;
     return MP_DROP;
@@ -251,11 +272,61 @@ static void removed_member_kept_in_the_dark_cannot_decrypt(void **state)
     tear_down(&s);
 }
 
+/*
+ * j3: the removal withheld from a remaining member too (bob), and from carol. bob never
+ * rotates and still counts carol in: what he sends, she can read; nothing in bob's or carol's
+ * view can tell. alice can: bob's message names the state he sent from (epoch 0), not hers
+ * (epoch 1), and she is told that a member it removed may still read what bob sends.
+ */
+static int both_withheld(void *arg)
+{
+    stage *s = arg;
+    int done;
+
+    mp_lock(s->w.px);
+    done = s->o.withheld >= 2;
+    mp_unlock(s->w.px);
+    return done;
+}
+
+static void removal_withheld_from_a_member_is_noticed(void **state)
+{
+    stage s;
+    adv_member *alice = &s.ms[0], *bob = &s.ms[1];
+    pl_client_group info;
+    uint8_t *before;
+    size_t before_len = 0;
+    char msg_id[33];
+
+    (void)state;
+    set_up(&s, "gremoved3");
+    mp_lock(s.w.px);
+    s.o.withhold = 1;
+    s.o.withhold_bob = 1;
+    mp_unlock(s.w.px);
+    ADV_RC(alice->c, pl_client_group_remove(alice->c, "team", "carol"), PL_CLIENT_OK);
+    adv_group_wait_until(s.all, 3, both_withheld, &s, "the removal withheld from bob and carol");
+    ADV_RC(bob->c, pl_client_group_info(bob->c, "team", &info), PL_CLIENT_OK);
+    assert_int_equal(info.epoch, 0);
+    assert_int_equal(info.n_members, 3);
+    free(info.members);
+    before = adv_group_state(alice->c, "team", &before_len, NULL);
+
+    ADV_RC(bob->c, pl_client_group_send(bob->c, "team", "canary-j3", 9, msg_id), PL_CLIENT_OK);
+    wait_seen(&s, alice, 1, "bob sent this from an older state of group team (epoch 0; ours is 1)",
+              1);
+    wait_seen(&s, alice, 0, "canary-j3", 1);
+    adv_assert_group_unchanged(alice->c, "team", before, before_len);
+    free(before);
+    tear_down(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(removed_member_that_knows_reads_nothing),
         cmocka_unit_test(removed_member_kept_in_the_dark_cannot_decrypt),
+        cmocka_unit_test(removal_withheld_from_a_member_is_noticed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
