@@ -812,8 +812,10 @@ static void store_key(pl_client *c, const char *sender, uint32_t sender_device,
     if (first && strcmp(sender, c->username) != 0 &&
         pl_cstore_group_by_id(c->store, info.group_id, &g) == PL_CSTORE_OK && g.active) {
         if (!is_member_device(c, &g, sender, info.device_id, info.identity_key))
-            group_notice(c, sender, "a group key from %s, who is not a member of %s: not answered",
-                         sender, g.name);
+            group_notice(c, sender,
+                         "a group key from %s's device %u, which is not a member device of %s: "
+                         "not answered",
+                         sender, info.device_id, g.name);
         else if (cl_group_load_own(c, &g, &own) == PL_CLIENT_OK) {
             if (send_key(c, sender, own) != PL_CLIENT_OK)
                 group_notice(c, sender, "could not send our group key: %s", c->err);

@@ -71,7 +71,7 @@ static int key_handled(void *arg)
 {
     answered *a = arg;
 
-    return adv_log_count(&a->alice->log, 1, "not a member") > 0 ||
+    return adv_log_count(&a->alice->log, 1, "which is not a member device of team") > 0 ||
            adv_group_rx_key_id(a->mallory->c, a->id, "alice", a->alice->c->device_id) != 0;
 }
 
@@ -184,7 +184,7 @@ static void a_non_member_gets_no_sender_key(void **state)
     mp_lock(w.px);
     mallory_cannot_read(mallory->c, id, alice->c->device_id, o.ct, o.ct_len);
     mp_unlock(w.px);
-    if (adv_log_count(&alice->log, 1, "not a member") != 1) {
+    if (adv_log_count(&alice->log, 1, "which is not a member device of team") != 1) {
         adv_log_dump("alice", &alice->log);
         fail_msg("alice was not told of the key from a non-member");
     }
@@ -296,7 +296,7 @@ static void a_key_that_overtakes_its_add_is_answered_later(void **state)
     dave_at_bob.device = dave->c->device_id;
     adv_group_wait_until(all, 3, holds_chain, &dave_at_bob, "bob holds dave's chain");
     /* bob does not know dave is a member yet: he stored dave's key and did not answer. */
-    if (adv_log_count(&bob->log, 1, "not a member") != 1) {
+    if (adv_log_count(&bob->log, 1, "dave's device 1, which is not a member device of team") != 1) {
         adv_log_dump("bob", &bob->log);
         fail_msg("bob did not hold back his answer to dave's early key");
     }
