@@ -10,6 +10,8 @@
  *      commitment, the prefix-tree insert, and the entry's SQLite transaction with its fsync;
  *      at batch sizes 1, 100, 1000 and 10^4 pending updates, and 10^5 updates in all. Beside
  *      it, each label-version's cryptography alone, and what an entry with no update costs;
+ *      then 1,000 device changes (version 1 of logged labels), where the sequencer reuses the
+ *      proof of (label, 1) that version 0 stored and so makes one proof instead of two;
  *   2. the store's growth per label-version after the 10^5;
  *   3. pl_kt_log_lookup, the lookup proof a KtLookup is answered with, at 10^5
  *      label-versions (the log of 2, reopened, which also times the rebuild at start), and at
@@ -156,6 +158,27 @@ static int add_pending(srv *s, size_t n)
         done += chunk;
     }
     return 0;
+}
+
+/* Adds n pending next versions (version `version`) of the labels first..first + n - 1, which
+ * hold version - 1 already: device changes after registration (untimed). */
+static int add_pending_changes(srv *s, uint32_t first, size_t n, uint32_t version)
+{
+    char label[PL_STORE_USERNAME_MAX + 1];
+
+    if (pl_store_batch_begin(s->store) != PL_STORE_OK)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t k = first + (uint32_t)i;
+
+        label_of(label, "user", k);
+        if (pl_store_kt_state_add(s->store, label, version, pool[k % POOL], pool_len[k % POOL]) !=
+            PL_STORE_OK) {
+            pl_store_batch_rollback(s->store);
+            return -1;
+        }
+    }
+    return pl_store_batch_commit(s->store) == PL_STORE_OK ? 0 : -1;
 }
 
 /* Runs sequencer steps until `want` label-versions were logged (at most want + 2 steps).
@@ -311,6 +334,30 @@ static int bench_batches(int quick, const parts *p)
                entries / runs[k], kb_median_d(ms, runs[k]), kb_median_d(per, runs[k]),
                kb_median_d(cpu_per, runs[k]), kb_median_d(rate, runs[k]),
                kb_median_d(cpu_rate, runs[k]));
+    }
+    /* Device changes: version 1 of labels logged at version 0 above, whose proof of
+     * (label, 1) the sequencer reuses from version 0's next_vrf_proof. */
+    {
+        const size_t b = 1000;
+        const unsigned n = quick ? 1 : 3;
+        size_t entries = 0;
+
+        for (unsigned i = 0; i < n && (i + 1) * b <= s.labels; i++) {
+            uint64_t wall = 0, cpu = 0;
+
+            if (add_pending_changes(&s, (uint32_t)(i * b), b, 1) != 0 ||
+                run_steps(&s, b, &wall, &cpu, &entries))
+                goto out;
+            ms[i] = (double)wall / 1e6;
+            per[i] = (double)wall / 1000.0 / (double)b;
+            cpu_per[i] = (double)cpu / 1000.0 / (double)b;
+            rate[i] = (double)b * 1e9 / (double)wall;
+            cpu_rate[i] = (double)b * 1e9 / (double)cpu;
+        }
+        printf("    %-7s %4u %7zu %10.2f %10.1f %10.1f %11.0f %11.0f   (device changes: "
+               "version 1 of logged labels)\n",
+               "1000 v1", n, entries / n, kb_median_d(ms, n), kb_median_d(per, n),
+               kb_median_d(cpu_per, n), kb_median_d(rate, n), kb_median_d(cpu_rate, n));
     }
     if (empty_entries(&s, "after the batches") != 0)
         goto out;

@@ -1,361 +1,51 @@
 /*
- * audit_conn.c: the auditor's blocking connection to parleyd (audit_conn.h).
- *
- * Byte flow: socket -> pl_tls_conn_feed -> pl_tls_conn_read -> pt[] -> pl_frame_reader ->
- * pl_frame_decode_server; and frame -> pl_frame_encode_client -> pl_tls_conn_write (16 KiB
- * pieces) -> pending output -> socket. Every wait is bounded by a deadline and the stop flag.
+ * audit_conn.c: the auditor's blocking connection to parleyd (audit_conn.h): requests and
+ * their responses, and KtWatch pushes reduced to a flag, on a pl_wire_conn
+ * (src/net/wire_conn.h: TCP, TLS, pinning, Hello, frames, the stop flag).
  */
-#define _DEFAULT_SOURCE
 #include "audit_conn.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "frame.h"
-#include "tls_conn.h"
-#include "tls_ctx.h"
-
-#define PT_BYTES (16u * 1024u)
-#define WRITE_PIECE (16u * 1024u)
-/* A wait is cut into slices this long, so that the stop flag is seen even when a signal
- * arrives between two checks and does not interrupt poll(). */
-#define SLICE_MS 250
+#include "wire_conn.h"
 
 struct pl_audit_conn {
-    int fd;
-    pl_tls_ctx *ctx;
-    pl_tls_conn *tls;
-    pl_frame_reader *rd;
-    volatile sig_atomic_t *stop;
-    uint8_t pt[PT_BYTES];
-    size_t pt_off, pt_len;
-    int eof;
+    pl_wire_conn *wire;
     int kt_pushed; /* a Push.kt_checkpoint came and was not yet reported */
-    uint64_t next_id;
-    char err[512];
 };
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static int fail(pl_audit_conn *c, int r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(pl_audit_conn *c, int r, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(c->err, sizeof c->err, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-static int stopped(const pl_audit_conn *c)
-{
-    return c->stop && *c->stop;
-}
-
-/* Waits for events on fd until deadline. Returns 1 ready, 0 timed out, -1 interrupted by the
- * stop flag, -2 poll failed. */
-static int wait_fd(pl_audit_conn *c, int fd, short events, uint64_t deadline)
-{
-    for (;;) {
-        struct pollfd pfd = {.fd = fd, .events = events};
-        uint64_t now = mono_ms();
-        int r, slice;
-
-        if (stopped(c))
-            return -1;
-        if (now >= deadline)
-            return 0;
-        slice = deadline - now < SLICE_MS ? (int)(deadline - now) : SLICE_MS;
-        r = poll(&pfd, 1, slice);
-        if (r > 0)
-            return 1;
-        if (r < 0 && errno != EINTR)
-            return -2;
-    }
-}
-
-static int wait_fail(pl_audit_conn *c, int w, const char *what)
-{
-    if (w == -1)
-        return fail(c, PL_AUDIT_CONN_E_INTERRUPTED, "stopped");
-    if (w == -2)
-        return fail(c, PL_AUDIT_CONN_E_UNREACHABLE, "poll: %s", strerror(errno));
-    return fail(c, PL_AUDIT_CONN_E_UNREACHABLE, "%s", what);
-}
-
-static int flush_output(pl_audit_conn *c, uint64_t deadline)
-{
-    for (;;) {
-        const uint8_t *p;
-        size_t len;
-        ssize_t n;
-        int w;
-
-        pl_tls_conn_pending_output(c->tls, &p, &len);
-        if (len == 0)
-            return PL_AUDIT_CONN_OK;
-        n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            pl_tls_conn_consume_output(c->tls, (size_t)n);
-            continue;
-        }
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            return fail(c, PL_AUDIT_CONN_E_UNREACHABLE, "the connection broke: %s",
-                        strerror(errno));
-        if ((w = wait_fd(c, c->fd, POLLOUT, deadline)) != 1)
-            return wait_fail(c, w, "the server stopped reading");
-    }
-}
-
-/* Reads once from the socket into TLS. PL_AUDIT_CONN_E_TIMEOUT when deadline passes. */
-static int fill_input(pl_audit_conn *c, uint64_t deadline)
-{
-    uint8_t buf[16384];
-    ssize_t n;
-    int w, r;
-
-    w = wait_fd(c, c->fd, POLLIN, deadline);
-    if (w == 0)
-        return PL_AUDIT_CONN_E_TIMEOUT;
-    if (w != 1)
-        return wait_fail(c, w, "");
-    n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno == ECONNRESET)) {
-        c->eof = 1;
-        return fail(c, PL_AUDIT_CONN_E_UNREACHABLE, "the server closed the connection");
-    }
-    if (n < 0)
-        return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-                   ? PL_AUDIT_CONN_OK
-                   : fail(c, PL_AUDIT_CONN_E_UNREACHABLE, "recv: %s", strerror(errno));
-    if ((r = pl_tls_conn_feed(c->tls, buf, (size_t)n)) != PL_TLS_OK) {
-        c->eof = 1;
-        return fail(c,
-                    r == PL_TLS_E_CLOSED ? PL_AUDIT_CONN_E_UNREACHABLE : PL_AUDIT_CONN_E_PROTOCOL,
-                    "TLS: %s %s", pl_tls_strerror(r), pl_tls_conn_error_detail(c->tls));
-    }
-    return PL_AUDIT_CONN_OK;
-}
-
-static const char *status_name(int code)
-{
-    const ProtobufCEnumValue *v =
-        protobuf_c_enum_descriptor_get_value(&parley__status_code__descriptor, code);
-
-    return v ? v->name : "STATUS_UNKNOWN";
-}
-
-/* The next frame that is not a Push; pushes raise kt_pushed or are dropped. Returns
- * PL_AUDIT_CONN_E_TIMEOUT at the deadline (with *out NULL). stop_at_push: return
- * PL_AUDIT_CONN_OK with *out NULL as soon as a kt push is flagged. */
+/* The next frame that is not a Push; pushes raise kt_pushed or are dropped, and a Goodbye is
+ * an error. Returns PL_AUDIT_CONN_E_TIMEOUT at the deadline (with *out NULL). stop_at_push:
+ * return PL_AUDIT_CONN_OK with *out NULL as soon as a kt push is flagged. */
 static int read_frame(pl_audit_conn *c, Parley__ServerFrame **out, uint64_t deadline,
                       int stop_at_push)
 {
     *out = NULL;
     for (;;) {
-        size_t n;
-        int r;
+        Parley__ServerFrame *f = NULL;
+        int r = pl_wire_conn_read(c->wire, &f, deadline);
 
-        while (c->pt_len > 0) {
-            const uint8_t *frame;
-            size_t used, flen;
-            pl_frame_diag diag;
-            Parley__ServerFrame *f = NULL;
-
-            r = pl_frame_reader_feed(c->rd, c->pt + c->pt_off, c->pt_len, &used, &frame, &flen);
-            c->pt_off += used;
-            c->pt_len -= used;
-            if (r != PL_FRAME_OK)
-                return fail(c, PL_AUDIT_CONN_E_PROTOCOL, "server frame: %s", pl_frame_strerror(r));
-            if (!frame)
-                continue;
-            if ((r = pl_frame_decode_server(frame, flen, &f, &diag)) != PL_FRAME_OK)
-                return fail(c, PL_AUDIT_CONN_E_PROTOCOL, "invalid server frame: %s (%s)",
-                            pl_frame_strerror(r), diag.detail);
-            if (f->kind_case == PARLEY__SERVER_FRAME__KIND_PUSH) {
-                if (f->push->kind_case == PARLEY__PUSH__KIND_KT_CHECKPOINT)
-                    c->kt_pushed = 1;
-                pl_frame_server_free(f);
-                if (stop_at_push && c->kt_pushed)
-                    return PL_AUDIT_CONN_OK;
-                continue;
-            }
-            if (f->kind_case == PARLEY__SERVER_FRAME__KIND_GOODBYE) {
-                const Parley__Status *st = f->goodbye->status;
-
-                fail(c, PL_AUDIT_CONN_E_PROTOCOL, "the server said goodbye: %s",
-                     status_name((int)st->code));
-                c->eof = 1;
-                pl_frame_server_free(f);
-                return PL_AUDIT_CONN_E_PROTOCOL;
-            }
-            *out = f;
-            return PL_AUDIT_CONN_OK;
-        }
-        c->pt_off = 0;
-        r = pl_tls_conn_read(c->tls, c->pt, sizeof c->pt, &n);
-        if (r == PL_TLS_OK) {
-            c->pt_len = n;
-            continue;
-        }
-        if (r == PL_TLS_E_CLOSED || (r == PL_TLS_E_AGAIN && c->eof))
-            return fail(c, PL_AUDIT_CONN_E_UNREACHABLE, "the server closed the connection");
-        if (r != PL_TLS_E_AGAIN)
-            return fail(c, PL_AUDIT_CONN_E_PROTOCOL, "TLS: %s", pl_tls_strerror(r));
-        if ((r = flush_output(c, deadline)) != PL_AUDIT_CONN_OK)
+        if (r != PL_WIRE_OK)
             return r;
-        if ((r = fill_input(c, deadline)) != PL_AUDIT_CONN_OK)
-            return r;
-    }
-}
-
-static int send_frame(pl_audit_conn *c, const Parley__ClientFrame *f, uint64_t deadline)
-{
-    size_t cap = pl_frame_client_size(f), len, off = 0;
-    uint8_t *buf = malloc(cap ? cap : 1);
-    int r = PL_AUDIT_CONN_E_NOMEM;
-
-    if (!buf)
-        return fail(c, r, "out of memory");
-    if (pl_frame_encode_client(f, buf, cap, &len) != PL_FRAME_OK) {
-        r = fail(c, PL_AUDIT_CONN_E_USAGE, "a request is too large to send");
-        goto out;
-    }
-    while (off < len) {
-        size_t piece = len - off < WRITE_PIECE ? len - off : WRITE_PIECE;
-        int t = pl_tls_conn_write(c->tls, buf + off, piece);
-
-        if (t == PL_TLS_E_OUTPUT_FULL) {
-            if ((r = flush_output(c, deadline)) != PL_AUDIT_CONN_OK)
-                goto out;
+        if (f->kind_case == PARLEY__SERVER_FRAME__KIND_PUSH) {
+            if (f->push->kind_case == PARLEY__PUSH__KIND_KT_CHECKPOINT)
+                c->kt_pushed = 1;
+            pl_frame_server_free(f);
+            if (stop_at_push && c->kt_pushed)
+                return PL_AUDIT_CONN_OK;
             continue;
         }
-        if (t != PL_TLS_OK) {
-            r = fail(c, PL_AUDIT_CONN_E_UNREACHABLE, "TLS write: %s", pl_tls_strerror(t));
-            goto out;
+        if (f->kind_case == PARLEY__SERVER_FRAME__KIND_GOODBYE) {
+            pl_frame_server_free(f); /* the error line says which status */
+            return PL_AUDIT_CONN_E_PROTOCOL;
         }
-        off += piece;
+        *out = f;
+        return PL_AUDIT_CONN_OK;
     }
-    r = flush_output(c, deadline);
-out:
-    free(buf);
-    return r;
-}
-
-/* Splits "host:port" or "[v6]:port". Returns 0 or -1. */
-static int split_server(const char *server, char host[256], char port[8])
-{
-    const char *colon;
-    size_t hl;
-
-    if (server[0] == '[') {
-        const char *end = strchr(server, ']');
-
-        if (!end || end[1] != ':')
-            return -1;
-        hl = (size_t)(end - server - 1);
-        colon = end + 1;
-        server++;
-    } else {
-        if (!(colon = strrchr(server, ':')))
-            return -1;
-        hl = (size_t)(colon - server);
-    }
-    if (hl == 0 || hl >= 256 || strlen(colon + 1) == 0 || strlen(colon + 1) >= 8)
-        return -1;
-    memcpy(host, server, hl);
-    host[hl] = '\0';
-    strcpy(port, colon + 1);
-    for (const char *p = port; *p; p++)
-        if (*p < '0' || *p > '9')
-            return -1;
-    return 0;
-}
-
-static int connect_to(pl_audit_conn *c, const char *host, const char *port, uint64_t deadline)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL, *ai;
-    int r = getaddrinfo(host, port, &hints, &res);
-
-    if (r != 0)
-        return fail(c, PL_AUDIT_CONN_E_UNREACHABLE, "cannot resolve %s: %s", host, gai_strerror(r));
-    r = fail(c, PL_AUDIT_CONN_E_UNREACHABLE, "cannot connect to %s:%s", host, port);
-    for (ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        int soerr = 0, w;
-        socklen_t sl = sizeof soerr;
-
-        if (fd < 0)
-            continue;
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-            r = fail(c, PL_AUDIT_CONN_E_UNREACHABLE, "cannot connect to %s:%s: %s", host, port,
-                     strerror(errno));
-            close(fd);
-            continue;
-        }
-        w = wait_fd(c, fd, POLLOUT, deadline);
-        if (w == -1) {
-            close(fd);
-            r = fail(c, PL_AUDIT_CONN_E_INTERRUPTED, "stopped");
-            break;
-        }
-        if (w != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
-            r = fail(c, PL_AUDIT_CONN_E_UNREACHABLE, "cannot connect to %s:%s: %s", host, port,
-                     soerr ? strerror(soerr) : "timed out");
-            close(fd);
-            continue;
-        }
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-        c->fd = fd;
-        r = PL_AUDIT_CONN_OK;
-        break;
-    }
-    freeaddrinfo(res);
-    return r;
-}
-
-static int hello(pl_audit_conn *c, uint64_t deadline)
-{
-    Parley__ClientFrame f = PARLEY__CLIENT_FRAME__INIT;
-    Parley__Hello h = PARLEY__HELLO__INIT;
-    Parley__ServerFrame *got = NULL;
-    int r;
-
-    h.min_version = PL_WIRE_VERSION_MIN;
-    h.max_version = PL_WIRE_VERSION_MAX;
-    h.client = "parley-audit/" PL_VERSION_STRING;
-    f.kind_case = PARLEY__CLIENT_FRAME__KIND_HELLO;
-    f.hello = &h;
-    if ((r = send_frame(c, &f, deadline)) != PL_AUDIT_CONN_OK)
-        return r;
-    if ((r = read_frame(c, &got, deadline, 0)) != PL_AUDIT_CONN_OK)
-        return r == PL_AUDIT_CONN_E_TIMEOUT
-                   ? fail(c, PL_AUDIT_CONN_E_UNREACHABLE, "the server did not answer Hello")
-                   : r;
-    if (got->kind_case != PARLEY__SERVER_FRAME__KIND_HELLO_REPLY)
-        r = fail(c, PL_AUDIT_CONN_E_PROTOCOL, "the server did not answer Hello");
-    pl_frame_server_free(got);
-    return r;
 }
 
 int pl_audit_conn_normalise_pin(const char *pin, char out[96])
@@ -383,94 +73,45 @@ int pl_audit_conn_normalise_pin(const char *pin, char out[96])
 int pl_audit_conn_open(pl_audit_conn **out, const char *server, const char *ca_file,
                        const char *pin, volatile sig_atomic_t *stop, char *err, size_t err_len)
 {
-    char host[256], port[8], fp[PL_TLS_FINGERPRINT_BYTES] = "", want[96] = "", terr[256] = "";
-    uint64_t deadline = mono_ms() + PL_AUDIT_CONN_TIMEOUT_MS;
-    pl_audit_conn *c = calloc(1, sizeof *c);
-    int r = PL_AUDIT_CONN_E_NOMEM, t;
+    char want[96] = "";
+    pl_wire_conn_options o = {
+        .server = server,
+        .ca_file = ca_file,
+        .pin = NULL,
+        .client_name = "parley-audit/" PL_VERSION_STRING,
+        .stop = stop,
+        .timeout_ms = PL_AUDIT_CONN_TIMEOUT_MS,
+    };
+    pl_audit_conn *c;
+    int r;
 
     *out = NULL;
-    if (!c) {
-        snprintf(err, err_len, "out of memory");
-        return r;
-    }
-    c->fd = -1;
-    c->next_id = 1;
-    c->stop = stop;
     if ((ca_file == NULL) == (pin == NULL)) {
-        r = fail(c, PL_AUDIT_CONN_E_USAGE, "give exactly one of --ca and --pin");
-        goto out;
+        snprintf(err, err_len, "give exactly one of --ca and --pin");
+        return PL_AUDIT_CONN_E_USAGE;
     }
     if (pin && pl_audit_conn_normalise_pin(pin, want) != 0) {
-        r = fail(c, PL_AUDIT_CONN_E_USAGE, "--pin must be a SHA-256 fingerprint (64 hex digits)");
-        goto out;
+        snprintf(err, err_len, "--pin must be a SHA-256 fingerprint (64 hex digits)");
+        return PL_AUDIT_CONN_E_USAGE;
     }
-    if (split_server(server, host, port) != 0) {
-        r = fail(c, PL_AUDIT_CONN_E_USAGE, "server must be HOST:PORT, not \"%s\"", server);
-        goto out;
+    o.pin = pin ? want : NULL;
+    if (!(c = calloc(1, sizeof *c))) {
+        snprintf(err, err_len, "out of memory");
+        return PL_AUDIT_CONN_E_NOMEM;
     }
-    t = ca_file ? pl_tls_ctx_new_client(&c->ctx, ca_file, terr, sizeof terr)
-                : pl_tls_ctx_new_client_pinned(&c->ctx, terr, sizeof terr);
-    if (t != PL_TLS_OK) {
-        r = fail(c, PL_AUDIT_CONN_E_CERT, "%s", terr);
-        goto out;
+    if ((r = pl_wire_conn_open(&c->wire, &o, NULL, err, err_len)) != PL_WIRE_OK) {
+        free(c);
+        return r;
     }
-    if (pl_tls_conn_new_client(&c->tls, c->ctx, ca_file ? host : NULL) != PL_TLS_OK ||
-        pl_frame_reader_new(&c->rd, PL_FRAME_MAX_BYTES) != PL_FRAME_OK) {
-        r = fail(c, PL_AUDIT_CONN_E_NOMEM, "out of memory");
-        goto out;
-    }
-    if ((r = connect_to(c, host, port, deadline)) != PL_AUDIT_CONN_OK)
-        goto out;
-    while (!pl_tls_conn_handshake_done(c->tls)) {
-        if ((r = flush_output(c, deadline)) != PL_AUDIT_CONN_OK ||
-            (r = fill_input(c, deadline)) != PL_AUDIT_CONN_OK) {
-            const char *detail = pl_tls_conn_error_detail(c->tls);
-
-            if (r == PL_AUDIT_CONN_E_INTERRUPTED)
-                goto out;
-            if (ca_file && *detail)
-                r = fail(c, PL_AUDIT_CONN_E_CERT,
-                         "the server's certificate is not the one in %s: %s", ca_file, detail);
-            else if (r == PL_AUDIT_CONN_E_TIMEOUT)
-                r = fail(c, PL_AUDIT_CONN_E_UNREACHABLE, "%s did not complete TLS in time", server);
-            goto out;
-        }
-    }
-    (void)pl_tls_conn_peer_fingerprint(c->tls, fp);
-    if (pin && strcmp(want, fp) != 0) {
-        r = fail(c, PL_AUDIT_CONN_E_CERT, "%s presented certificate %s, not the pinned %s", server,
-                 fp, want);
-        goto out;
-    }
-    if ((r = hello(c, deadline)) != PL_AUDIT_CONN_OK)
-        goto out;
     *out = c;
-    c = NULL;
-out:
-    if (c) {
-        snprintf(err, err_len, "%s", c->err);
-        pl_audit_conn_close(c);
-    }
-    return r;
+    return PL_AUDIT_CONN_OK;
 }
 
 void pl_audit_conn_close(pl_audit_conn *c)
 {
     if (!c)
         return;
-    if (c->tls && c->fd >= 0 && !c->eof && pl_tls_conn_handshake_done(c->tls) &&
-        pl_tls_conn_close(c->tls) == PL_TLS_OK) {
-        volatile sig_atomic_t *stop = c->stop;
-
-        c->stop = NULL; /* a last close_notify even when stopping */
-        (void)flush_output(c, mono_ms() + 200u);
-        c->stop = stop;
-    }
-    if (c->fd >= 0)
-        close(c->fd);
-    pl_frame_reader_free(c->rd);
-    pl_tls_conn_free(c->tls);
-    pl_tls_ctx_free(c->ctx);
+    pl_wire_conn_close(c->wire);
     free(c);
 }
 
@@ -478,23 +119,25 @@ int pl_audit_conn_request(pl_audit_conn *c, Parley__Request *req, Parley__Server
                           unsigned timeout_ms)
 {
     Parley__ClientFrame f = PARLEY__CLIENT_FRAME__INIT;
-    uint64_t deadline = mono_ms() + timeout_ms;
+    uint64_t deadline = pl_wire_mono_ms() + timeout_ms;
     Parley__ServerFrame *got = NULL;
     int r;
 
     *out = NULL;
-    req->id = c->next_id++;
+    req->id = pl_wire_conn_next_request_id(c->wire);
     f.kind_case = PARLEY__CLIENT_FRAME__KIND_REQUEST;
     f.request = req;
-    if ((r = send_frame(c, &f, deadline)) != PL_AUDIT_CONN_OK)
+    if ((r = pl_wire_conn_send(c->wire, &f, deadline)) != PL_AUDIT_CONN_OK)
         return r;
     if ((r = read_frame(c, &got, deadline, 0)) != PL_AUDIT_CONN_OK)
         return r == PL_AUDIT_CONN_E_TIMEOUT
-                   ? fail(c, PL_AUDIT_CONN_E_UNREACHABLE, "the server did not answer in time")
+                   ? pl_wire_conn_fail(c->wire, PL_AUDIT_CONN_E_UNREACHABLE,
+                                       "the server did not answer in time")
                    : r;
     if (got->kind_case != PARLEY__SERVER_FRAME__KIND_RESPONSE || got->response->id != req->id) {
         pl_frame_server_free(got);
-        return fail(c, PL_AUDIT_CONN_E_PROTOCOL, "unexpected frame from the server");
+        return pl_wire_conn_fail(c->wire, PL_AUDIT_CONN_E_PROTOCOL,
+                                 "unexpected frame from the server");
     }
     *out = got;
     return PL_AUDIT_CONN_OK;
@@ -506,10 +149,11 @@ int pl_audit_conn_wait_push(pl_audit_conn *c, unsigned timeout_ms)
     int r;
 
     if (!c->kt_pushed) {
-        r = read_frame(c, &got, mono_ms() + timeout_ms, 1);
+        r = read_frame(c, &got, pl_wire_mono_ms() + timeout_ms, 1);
         if (got) {
             pl_frame_server_free(got);
-            return fail(c, PL_AUDIT_CONN_E_PROTOCOL, "unexpected frame from the server");
+            return pl_wire_conn_fail(c->wire, PL_AUDIT_CONN_E_PROTOCOL,
+                                     "unexpected frame from the server");
         }
         if (r != PL_AUDIT_CONN_OK)
             return r;
@@ -520,5 +164,5 @@ int pl_audit_conn_wait_push(pl_audit_conn *c, unsigned timeout_ms)
 
 const char *pl_audit_conn_error(const pl_audit_conn *c)
 {
-    return c->err;
+    return pl_wire_conn_error(c->wire);
 }

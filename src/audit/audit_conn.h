@@ -20,18 +20,26 @@
 #include <stddef.h>
 
 #include "parley.pb-c.h"
+#include "wire_conn.h"
 
 #define PL_AUDIT_CONN_TIMEOUT_MS 15000u
 
+/* The codes are wire_conn.h's, passed through unchanged. */
 enum pl_audit_conn_code {
-    PL_AUDIT_CONN_OK = 0,
-    PL_AUDIT_CONN_E_NOMEM = -1,
-    PL_AUDIT_CONN_E_USAGE = -2,       /* a bad server address or pin */
-    PL_AUDIT_CONN_E_UNREACHABLE = -3, /* resolve, connect, TLS, a closed or silent connection */
-    PL_AUDIT_CONN_E_CERT = -4,        /* the certificate is not the pinned one */
-    PL_AUDIT_CONN_E_PROTOCOL = -5,    /* an invalid frame, a Goodbye, an unexpected answer */
-    PL_AUDIT_CONN_E_TIMEOUT = -6,     /* pl_audit_conn_wait_push: nothing came */
-    PL_AUDIT_CONN_E_INTERRUPTED = -7  /* the stop flag was raised */
+    PL_AUDIT_CONN_OK = PL_WIRE_OK,
+    PL_AUDIT_CONN_E_NOMEM = PL_WIRE_E_NOMEM,
+    /* a bad server address or pin */
+    PL_AUDIT_CONN_E_USAGE = PL_WIRE_E_USAGE,
+    /* resolve, connect, TLS, a closed or silent connection */
+    PL_AUDIT_CONN_E_UNREACHABLE = PL_WIRE_E_UNREACHABLE,
+    /* the certificate is not the pinned one */
+    PL_AUDIT_CONN_E_CERT = PL_WIRE_E_CERT,
+    /* an invalid frame, a Goodbye, an unexpected answer */
+    PL_AUDIT_CONN_E_PROTOCOL = PL_WIRE_E_PROTOCOL,
+    /* pl_audit_conn_wait_push: nothing came */
+    PL_AUDIT_CONN_E_TIMEOUT = PL_WIRE_E_TIMEOUT,
+    /* the stop flag was raised */
+    PL_AUDIT_CONN_E_INTERRUPTED = PL_WIRE_E_INTERRUPTED
 };
 
 typedef struct pl_audit_conn pl_audit_conn;

@@ -141,12 +141,17 @@ int cli_message_cb(void *ctx, const pl_client_message *m);
 
 /* ---- Attachments (cli_attach.c) ------------------------------------------------------------ */
 
-/* parley send USER --file PATH [CAPTION...]: sends, prints the result; returns an exit code. */
-int cli_send_file(cli_ctx *ctx, pl_client *c, const char *to, const char *path,
+/* parley send USER --file PATH [CAPTION...] (to set, group NULL) and
+ * parley send --group NAME --file PATH [CAPTION...] (group set, to NULL): sends, prints the
+ * result; returns an exit code. */
+int cli_send_file(cli_ctx *ctx, pl_client *c, const char *to, const char *group, const char *path,
                   const char *caption);
 /* parley recv: saves the received files into save_dir (NULL: HOME/downloads), printing one
  * line (or {"id","file":{"path","name","size","sha256"}}) per file; returns an exit code. */
 int cli_fetch_files(cli_ctx *ctx, pl_client *c, const char *save_dir);
+/* parley listen --save-dir DIR: asks pl_client_listen to download files as recv does, with the
+ * same output. Returns an exit code. */
+int cli_listen_files(cli_ctx *ctx, pl_client *c, const char *save_dir);
 
 /* ---- QR codes (qr.c) ------------------------------------------------------------------------ */
 

@@ -1,5 +1,6 @@
 /*
- * cli_attach.c: the attachment parts of `parley send --file` and `parley recv --save-dir`
+ * cli_attach.c: the attachment parts of `parley send --file` (to a user or a group), `parley
+ * recv --save-dir` and `parley listen --save-dir`
  * (client.h, PROTOCOL.md §27): a progress bar on a terminal, the saved-file report.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -39,32 +40,35 @@ static pl_client_progress_cb bar_for(const cli_ctx *ctx)
     return !ctx->json && isatty(STDERR_FILENO) ? draw : NULL;
 }
 
-int cli_send_file(cli_ctx *ctx, pl_client *c, const char *to, const char *path, const char *caption)
+int cli_send_file(cli_ctx *ctx, pl_client *c, const char *to, const char *group, const char *path,
+                  const char *caption)
 {
     bar b = {"uploading", -1};
     char id[33], what[64];
+    const char *target = group ? group : to;
     int code;
 
     memset(id, 0, sizeof id);
-    code = pl_client_send_file(c, to, path, NULL, caption, bar_for(ctx), &b, id);
+    code = group ? pl_client_group_send_file(c, group, path, NULL, caption, bar_for(ctx), &b, id)
+                 : pl_client_send_file(c, to, path, NULL, caption, bar_for(ctx), &b, id);
     if (code != PL_CLIENT_OK) {
-        snprintf(what, sizeof what, "send to %.32s", to);
+        snprintf(what, sizeof what, "send to %s%.32s", group ? "group " : "", target);
         return cli_fail(what, code, c, NULL);
     }
     id[sizeof id - 1] = '\0';
     if (ctx->json) {
         fputs("{\"id\":", stdout);
         cli_put_json_string(stdout, id, strlen(id));
-        fputs(",\"to\":", stdout);
-        cli_put_json_string(stdout, to, strlen(to));
+        fputs(group ? ",\"group\":" : ",\"to\":", stdout);
+        cli_put_json_string(stdout, target, strlen(target));
         fputs(",\"file\":", stdout);
         cli_put_json_string(stdout, path, strlen(path));
         fputs(",\"sent\":true}\n", stdout);
     } else {
         fputs("Sent ", stdout);
         cli_put_text(stdout, path, strlen(path), 0);
-        fputs(" to ", stdout);
-        cli_put_text(stdout, to, strlen(to), 0);
+        fputs(group ? " to group " : " to ", stdout);
+        cli_put_text(stdout, target, strlen(target), 0);
         printf(" (message %s).\n", id);
     }
     return CLI_EXIT_OK;
@@ -99,4 +103,12 @@ int cli_fetch_files(cli_ctx *ctx, pl_client *c, const char *save_dir)
     int code = pl_client_fetch_files(c, save_dir, bar_for(ctx), &b, print_file, ctx);
 
     return code == PL_CLIENT_OK ? CLI_EXIT_OK : cli_fail("recv", code, c, NULL);
+}
+
+int cli_listen_files(cli_ctx *ctx, pl_client *c, const char *save_dir)
+{
+    static bar b = {"downloading", -1}; /* lives as long as the listen */
+    int code = pl_client_on_files(c, save_dir, bar_for(ctx), &b, print_file, ctx);
+
+    return code == PL_CLIENT_OK ? CLI_EXIT_OK : cli_fail("listen", code, c, NULL);
 }

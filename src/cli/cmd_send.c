@@ -111,11 +111,9 @@ int cmd_send(cli_ctx *ctx, int argc, char **argv)
             goto out;
         }
     }
-    if (file && group) {
-        r = cli_usage_error("send", "--file with --group is not supported yet");
-        goto out;
-    }
-    if (argc - optind < (file || group ? 1 : 2)) {
+    /* Arguments: USER TEXT..., USER --file PATH [CAPTION...], --group NAME TEXT...,
+     * --group NAME --file PATH [CAPTION...]. */
+    if (argc - optind < (group ? !file : file ? 1 : 2)) {
         r = cli_usage_error("send", "missing argument");
         goto out;
     }
@@ -128,7 +126,7 @@ int cmd_send(cli_ctx *ctx, int argc, char **argv)
             goto out;
         }
         if ((r = cli_open(ctx, "send", 0, 0, &c)) == CLI_EXIT_OK)
-            r = cli_send_file(ctx, c, to, file, text);
+            r = cli_send_file(ctx, c, group ? NULL : to, group, file, text);
         goto out;
     }
     if (argc - first == 1 && strcmp(argv[first], "-") == 0) {

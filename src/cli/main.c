@@ -56,13 +56,15 @@ static const cli_command commands[] = {
      "       parley send USER -\n"
      "       parley send USER --file PATH [CAPTION...]\n"
      "       parley send --group NAME TEXT...   (or -): one ciphertext to every member device\n"
+     "       parley send --group NAME --file PATH [CAPTION...]\n"
      "\n"
      "Encrypts the words of TEXT (joined by spaces), or standard input when TEXT is '-' (at\n"
      "most 96 KiB, one trailing newline dropped), to every device of USER and to this\n"
      "account's other devices. Exits 0 once the server has acknowledged it.\n"
      "With --file, encrypts the file (at most 2 GiB) under a fresh key, uploads it (an\n"
      "interrupted upload of the same file resumes when run again; a progress bar on a\n"
-     "terminal) and sends its name, size, hash and key; CAPTION, if given, is the text.\n"},
+     "terminal) and sends its name, size, hash and key; CAPTION, if given, is the text.\n"
+     "The file is uploaded once whatever the number of devices it goes to.\n"},
     {"recv", cmd_recv, "receive pending messages",
      "usage: parley recv [--wait SECONDS] [--save-dir DIR]\n"
      "\n"
@@ -76,9 +78,11 @@ static const cli_command commands[] = {
      "each receipt one line {\"receipt\":{\"from\",\"device\",\"status\",\"sent_at\",\"ids\"}}.\n"
      "Sends a delivery receipt for what it stored (unless `parley config receipts off`).\n"},
     {"listen", cmd_listen, "stay connected and print messages as they arrive",
-     "usage: parley listen\n"
+     "usage: parley listen [--save-dir DIR]\n"
      "\n"
      "Prints messages as they arrive, reconnecting with backoff when the connection drops.\n"
+     "Saves received files as recv does (same checks and output) when idle.\n"
+     "  --save-dir DIR   where files are saved (default HOME/downloads)\n"
      "Ctrl-C (SIGINT) or SIGTERM stops it (exit status 0).\n"},
     {"group", cmd_group, "create and change groups",
      "usage: parley group create NAME USER...\n"

@@ -317,16 +317,32 @@ void cl_disconnect(pl_client *c)
     c->backlog_done = 0;
 }
 
-/* Sends a request on the open connection. */
+/* Sends a request on the open connection. A RATE_LIMITED answer with a short retry_after_ms
+ * (the connection's frame rate, [server] frames_per_second: the server did not run the
+ * request) is retried after that wait, a few times: a long transfer (attachments) can empty
+ * the connection's token bucket for the requests that follow it. */
+#define RATE_RETRIES 20
+#define RATE_RETRY_MAX_MS 2000u
 static int request_raw(pl_client *c, Parley__Request *req, Parley__ServerFrame **out)
 {
-    int r = pl_cconn_request(c->conn, req, out, CL_REQUEST_TIMEOUT_MS);
+    for (int tries = 0;; tries++) {
+        int r = pl_cconn_request(c->conn, req, out, CL_REQUEST_TIMEOUT_MS);
+        uint32_t ms;
 
-    if (r != PL_CLIENT_OK) {
-        cl_fail(c, r, "%s: %s", c->server, pl_cconn_error(c->conn));
-        cl_disconnect(c);
+        if (r != PL_CLIENT_OK) {
+            cl_fail(c, r, "%s: %s", c->server, pl_cconn_error(c->conn));
+            cl_disconnect(c);
+            return r;
+        }
+        ms = (*out)->response->status->retry_after_ms;
+        if (cl_status(*out) != PARLEY__STATUS_CODE__STATUS_RATE_LIMITED || tries >= RATE_RETRIES ||
+            ms > RATE_RETRY_MAX_MS)
+            return PL_CLIENT_OK;
+        pl_frame_server_free(*out);
+        *out = NULL;
+        ms = ms ? ms : 1;
+        nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL);
     }
-    return r;
 }
 
 int cl_request(pl_client *c, Parley__Request *req, Parley__ServerFrame **out)

@@ -200,6 +200,15 @@ int pl_client_send_file(pl_client *c, const char *to, const char *path, const ch
                         const char *caption, pl_client_progress_cb progress, void *pctx,
                         char id_out[33]);
 
+/*
+ * parley send --group NAME --file PATH: as pl_client_send_file, the message going to the group
+ * as one group message (pl_client_group_send); the blob expects one fetch per member device
+ * but this one. Its errors, and pl_client_group_send's.
+ */
+int pl_client_group_send_file(pl_client *c, const char *group, const char *path,
+                              const char *media_type, const char *caption,
+                              pl_client_progress_cb progress, void *pctx, char id_out[33]);
+
 typedef struct pl_client_file {
     char message_id[33]; /* hex id of the message that carried it */
     const char *path;    /* where it was saved */
@@ -222,6 +231,16 @@ typedef int (*pl_client_file_cb)(void *ctx, const pl_client_file *f);
  */
 int pl_client_fetch_files(pl_client *c, const char *save_dir, pl_client_progress_cb progress,
                           void *pctx, pl_client_file_cb cb, void *ctx);
+
+/*
+ * parley listen --save-dir: from now on pl_client_listen downloads attachments as
+ * pl_client_fetch_files does (save_dir NULL: HOME/downloads), first those already waiting,
+ * then each when the listen is idle after its message was shown. A failed download is
+ * announced through on_notice and retried 30 s later (or when a new file arrives) unless it
+ * is final (tampered, or gone from the server). E_USAGE when save_dir is too long.
+ */
+int pl_client_on_files(pl_client *c, const char *save_dir, pl_client_progress_cb progress,
+                       void *pctx, pl_client_file_cb cb, void *ctx);
 
 /* ---- Receipts (PROTOCOL.md §28, docs/CLIENT.md "Receipts") ----------------------------------
  *

@@ -47,6 +47,16 @@ void pl_cconn_close(pl_cconn *c);
 int pl_cconn_request(pl_cconn *c, Parley__Request *req, Parley__ServerFrame **out,
                      unsigned timeout_ms);
 
+/*
+ * Pipelining (attachments, client_attach.c): pl_cconn_send sends req (its id set here) without
+ * waiting; pl_cconn_await waits up to timeout_ms for the Response to request id, queueing
+ * pushes. The server answers a connection's requests in the order it received them, so the
+ * caller awaits its ids in the order it sent them: any other Response is E_PROTOCOL (and the
+ * connection is then of no further use). Errors as pl_cconn_request.
+ */
+int pl_cconn_send(pl_cconn *c, Parley__Request *req, unsigned timeout_ms);
+int pl_cconn_await(pl_cconn *c, uint64_t id, Parley__ServerFrame **out, unsigned timeout_ms);
+
 /* The next Push (queued first), waiting up to timeout_ms. PL_CLIENT_OK and *out, or
  * E_TIMEOUT (none came), E_UNREACHABLE, E_PROTOCOL. */
 int pl_cconn_next_push(pl_cconn *c, Parley__ServerFrame **out, unsigned timeout_ms);

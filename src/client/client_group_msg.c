@@ -11,7 +11,8 @@
  * Receiving (an Envelope with `group`): the header names the group and the chain; the
  * sender's device must be a device of a member in our state with the identity key of the
  * chain; the chain (received over a pairwise session, client_group.c) decrypts it; the
- * Content's group_id must be the header's. One transaction: the chain, the message, the seq.
+ * Content's group_id must be the header's. One transaction: the chain, the message, the seq
+ * (and an attachment's descriptor, fetched later by pl_client_fetch_files).
  * The stored body is "sender\0text" (the messages table has no sender column).
  */
 #include <stdio.h>
@@ -45,6 +46,40 @@ static uint8_t *group_body(const char *sender, const char *text, size_t len, siz
     b[s + 1 + len] = '\0';
     *out_len = s + 1 + len;
     return b;
+}
+
+/* The member devices pl_client_group_send addresses: every device of every member in our
+ * group state but this one (an attachment's expected fetches, client_attach.c). */
+int cl_group_recipient_devices(pl_client *c, const char *name, size_t *n)
+{
+    pl_group_state *st = NULL;
+    pl_cstore_group g;
+    size_t n_members;
+    int r;
+
+    *n = 0;
+    if ((r = pl_cstore_group_by_name(c->store, name, &g)) != PL_CSTORE_OK)
+        return r == PL_CSTORE_E_NOT_FOUND
+                   ? cl_fail(c, PL_CLIENT_E_NOT_FOUND, "no group named %s", name)
+                   : cl_store_fail(c, r, "reading groups");
+    if (!g.active)
+        return cl_fail(c, PL_CLIENT_E_REFUSED, "you are no longer a member of %s", name);
+    if ((r = cl_group_load_state(c, &g, &st)) != PL_CLIENT_OK)
+        return r;
+    n_members = pl_group_state_member_count(st);
+    for (size_t i = 0; i < n_members; i++) {
+        const pl_group_member *mb = pl_group_state_member(st, i);
+        int us = mb->username_len == strlen(c->username) &&
+                 memcmp(mb->username, c->username, mb->username_len) == 0;
+
+        for (size_t d = 0; d < mb->n_devices; d++)
+            if (!(us && mb->devices[d].device_id == c->device_id))
+                (*n)++;
+    }
+    pl_group_state_free(st);
+    if (*n == 0)
+        return cl_fail(c, PL_CLIENT_E_NO_DEVICES, "%s has no other member device", name);
+    return PL_CLIENT_OK;
 }
 
 int pl_client_group_send(pl_client *c, const char *name, const char *text, size_t text_len,
@@ -137,6 +172,7 @@ int pl_client_group_send(pl_client *c, const char *name, const char *text, size_
     pl_group_state_hash(st, state_hash);
     ct.group_state_hash.data = state_hash;
     ct.group_state_hash.len = sizeof state_hash;
+    ct.attachment = (Parley__Attachment *)c->attach_next; /* pl_client_group_send_file's */
     for (size_t pad = 0; pad < sizeof zeros; pad++) {
         ct.padding.data = (uint8_t *)zeros;
         ct.padding.len = pad;
@@ -384,6 +420,9 @@ int cl_group_receive(pl_client *c, const Parley__Envelope *env, pl_client_messag
         fresh = cl_store_message(c, &m);
         r = fresh < 0 ? PL_CSTORE_E_IO : PL_CSTORE_OK;
     }
+    /* A file is fetched later (pl_client_fetch_files), ours from another device included. */
+    if (r == PL_CSTORE_OK && fresh && content->attachment)
+        r = cl_attach_record_incoming(c, m.id, env->sender, content->attachment);
     if (r == PL_CSTORE_OK)
         r = pl_cstore_commit(c->store);
     if (r != PL_CSTORE_OK) {

@@ -62,6 +62,15 @@ struct pl_client {
     /* pl_client_send_file -> pl_client_send: the attachment the next Content carries
      * (client_attach.c; NULL otherwise). Borrowed. */
     const struct Parley__Attachment *attach_next;
+    /* pl_client_on_files: pl_client_listen downloads attachments when idle and a descriptor
+     * was recorded since (files_pending, set by cl_attach_record_incoming). */
+    int files_on, files_pending;
+    uint64_t files_retry_at_ms;       /* after a passing failure: not before (cl_now_ms) */
+    char files_dir[CL_PATH_MAX + 16]; /* "" for HOME/downloads */
+    pl_client_progress_cb files_progress;
+    void *files_pctx;
+    pl_client_file_cb files_cb;
+    void *files_ctx;
 
     /* Receipts (client_receipt.c): the callback, and received messages whose receipt is
      * still to be sent (by the end of receive, or when listen is idle). */
@@ -204,6 +213,12 @@ int cl_receipt_check(const Parley__Content *ct);
  * records its attachment (already checked) for pl_client_fetch_files. Returns a cstore code. */
 int cl_attach_record_incoming(pl_client *c, const uint8_t msg_id[16], const char *from,
                               const Parley__Attachment *a);
+/* Listen, when idle: pl_client_fetch_files if pl_client_on_files asked and a descriptor
+ * arrived since; a failure is announced as a notice, the listen goes on. */
+void cl_attach_fetch_when_idle(pl_client *c);
+/* Groups (client_group_msg.c): the member devices a group message goes to (all but this one);
+ * E_NOT_FOUND, E_REFUSED (not a member), E_NO_DEVICES. */
+int cl_group_recipient_devices(pl_client *c, const char *name, size_t *n);
 
 /* Link codes: 10 secret bytes as 16 Crockford base32 characters in groups of 4. decode
  * ignores case, dashes and spaces and reads O as 0, I and L as 1; returns 0 or -1. */

@@ -346,8 +346,11 @@ static int handle_envelope(pl_client *c, recv_state *rs, const Parley__Envelope 
             fresh = cl_store_message(c, &m);
         r = fresh < 0 ? PL_CSTORE_E_IO : PL_CSTORE_OK;
     }
-    /* An incoming file is fetched later (pl_client_fetch_files); recorded with its message. */
-    if (r == PL_CSTORE_OK && fresh && content->attachment && m.kind == PL_CSTORE_MSG_IN)
+    /* A file is fetched later (pl_client_fetch_files); recorded with its message. The copy of
+     * one our other device sent too: it counted us in the blob's expected fetches (§27.4).
+     * Only a message's: a receipt or group control carrying one is not shown, nor fetched. */
+    if (r == PL_CSTORE_OK && fresh && content->attachment && !content->receipt &&
+        !content->group_update && !content->group_sender_key)
         r = cl_attach_record_incoming(c, m.id, env->sender, content->attachment);
     if (r == PL_CSTORE_OK)
         r = pl_cstore_commit(c->store);
@@ -524,6 +527,7 @@ int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_messag
             /* Idle: what was shown since is read (§28). */
             if (c->n_pending && flush_acks(c, &rs) == PL_CLIENT_OK)
                 cl_receipt_flush(c, PL_CLIENT_STATUS_READ);
+            cl_attach_fetch_when_idle(c); /* files of what was shown (--save-dir) */
             if (mono_ms() - last_ping >= LISTEN_PING_MS) {
                 Parley__Request req = PARLEY__REQUEST__INIT;
                 Parley__Ping ping = PARLEY__PING__INIT;

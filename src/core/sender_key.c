@@ -35,29 +35,76 @@ _Static_assert(AEAD_TAG_BYTES == 16, "tag size in PL_GROUP_MESSAGE_OVERHEAD");
 #define RECEIVER_FIXED_BYTES (PL_GROUP_ID_BYTES + 4u + 4u + PL_PUBKEY_BYTES + 4u + 32u + 33u + 4u)
 #define SKIPPED_ENTRY_BYTES (4u + 32u)
 
-struct pl_sender_key {
+/* What a sending chain and its receiving copy both hold, in the order both are encoded (the
+ * distribution message, the saved blobs). */
+typedef struct chain_state {
     uint8_t group_id[PL_GROUP_ID_BYTES];
     uint32_t key_id;
     uint32_t device_id;
     uint8_t identity_key[PL_PUBKEY_BYTES];
     uint32_t iteration;
     uint8_t chain_key[32];
+} chain_state;
+
+struct pl_sender_key {
+    chain_state chain;
     uint8_t sign_seed[crypto_sign_SEEDBYTES];
     uint8_t sign_pk[crypto_sign_PUBLICKEYBYTES];
     uint8_t sign_sk[crypto_sign_SECRETKEYBYTES];
 };
 
 struct pl_sender_key_receiver {
-    uint8_t group_id[PL_GROUP_ID_BYTES];
-    uint32_t key_id;
-    uint32_t device_id;
-    uint8_t identity_key[PL_PUBKEY_BYTES];
-    uint32_t iteration;
-    uint8_t chain_key[32];
+    chain_state chain;
     uint8_t sign_pk[crypto_sign_PUBLICKEYBYTES];
     /* Keyed by (sign_pk, iteration); the store's ratchet_key field holds sign_pk. */
     pl__skipped_keys skipped;
 };
+
+/* Writes a chain_state in its encoded order (PROTOCOL.md §29.2). */
+static void put_chain(pl__writer *w, const chain_state *c)
+{
+    pl__put_bytes(w, c->group_id, PL_GROUP_ID_BYTES);
+    pl__put_u32(w, c->key_id);
+    pl__put_u32(w, c->device_id);
+    pl__put_bytes(w, c->identity_key, PL_PUBKEY_BYTES);
+    pl__put_u32(w, c->iteration);
+    pl__put_bytes(w, c->chain_key, 32);
+}
+
+/* Reads an Ed25519 key: PL_E_KEY_TYPE or PL_E_BAD_KEY unless libsodium accepts it. */
+static int read_ed25519(pl__reader *r, uint8_t out[PL_PUBKEY_BYTES])
+{
+    pl__get_copy(r, out, PL_PUBKEY_BYTES);
+    if (r->err)
+        return r->err;
+    return pl__ed25519_key_decode(out, NULL);
+}
+
+/* Reads what put_chain wrote: PL_OK, the reader's error, or the identity key's. */
+static int get_chain(pl__reader *r, chain_state *c)
+{
+    int e;
+
+    pl__get_copy(r, c->group_id, PL_GROUP_ID_BYTES);
+    c->key_id = pl__get_u32(r);
+    c->device_id = pl__get_u32(r);
+    if ((e = read_ed25519(r, c->identity_key)) != PL_OK)
+        return e;
+    c->iteration = pl__get_u32(r);
+    pl__get_copy(r, c->chain_key, 32);
+    return r->err;
+}
+
+static void chain_info(const chain_state *c, const uint8_t sign_pk[32], pl_sender_key_info *out)
+{
+    memset(out, 0, sizeof *out);
+    memcpy(out->group_id, c->group_id, PL_GROUP_ID_BYTES);
+    out->key_id = c->key_id;
+    out->device_id = c->device_id;
+    memcpy(out->identity_key, c->identity_key, PL_PUBKEY_BYTES);
+    out->iteration = c->iteration;
+    pl__key_encode(out->signing_key, PL_KEY_TYPE_ED25519, sign_pk);
+}
 
 /* KDF_CK: mk = HMAC(ck, 0x01), next = HMAC(ck, 0x02). next may alias ck. */
 static void chain_step(uint8_t mk[32], uint8_t next[32], const uint8_t ck[32])
@@ -125,13 +172,13 @@ int pl_sender_key_generate(pl_sender_key **out, const pl_rng *rng,
     *out = NULL;
     if (!(k = pl__secure_alloc(sizeof *k)))
         return PL_E_NOMEM;
-    memcpy(k->group_id, group_id, PL_GROUP_ID_BYTES);
+    memcpy(k->chain.group_id, group_id, PL_GROUP_ID_BYTES);
     pl_random_fill(rng, id, sizeof id);
-    k->key_id = (uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 | (uint32_t)id[2] << 8 | id[3];
-    k->device_id = pl_device_id(device);
-    pl_device_identity_key(device, k->identity_key);
-    k->iteration = 0;
-    pl_random_fill(rng, k->chain_key, sizeof k->chain_key);
+    k->chain.key_id = (uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 | (uint32_t)id[2] << 8 | id[3];
+    k->chain.device_id = pl_device_id(device);
+    pl_device_identity_key(device, k->chain.identity_key);
+    k->chain.iteration = 0;
+    pl_random_fill(rng, k->chain.chain_key, sizeof k->chain.chain_key);
     pl_random_fill(rng, k->sign_seed, sizeof k->sign_seed);
     sender_set_signing(k);
     *out = k;
@@ -145,13 +192,7 @@ void pl_sender_key_free(pl_sender_key *key)
 
 void pl_sender_key_get_info(const pl_sender_key *key, pl_sender_key_info *out)
 {
-    memset(out, 0, sizeof *out);
-    memcpy(out->group_id, key->group_id, PL_GROUP_ID_BYTES);
-    out->key_id = key->key_id;
-    out->device_id = key->device_id;
-    memcpy(out->identity_key, key->identity_key, PL_PUBKEY_BYTES);
-    out->iteration = key->iteration;
-    pl__key_encode(out->signing_key, PL_KEY_TYPE_ED25519, key->sign_pk);
+    chain_info(&key->chain, key->sign_pk, out);
 }
 
 void pl_sender_key_distribution(const pl_sender_key *key,
@@ -161,12 +202,7 @@ void pl_sender_key_distribution(const pl_sender_key *key,
     uint8_t *signing = NULL;
 
     pl__put_u8(&w, PL_SENDER_KEY_VERSION);
-    pl__put_bytes(&w, key->group_id, PL_GROUP_ID_BYTES);
-    pl__put_u32(&w, key->key_id);
-    pl__put_u32(&w, key->device_id);
-    pl__put_bytes(&w, key->identity_key, PL_PUBKEY_BYTES);
-    pl__put_u32(&w, key->iteration);
-    pl__put_bytes(&w, key->chain_key, 32);
+    put_chain(&w, &key->chain);
     signing = pl__put_space(&w, PL_PUBKEY_BYTES);
     if (signing)
         pl__key_encode(signing, PL_KEY_TYPE_ED25519, key->sign_pk);
@@ -196,12 +232,12 @@ int pl_sender_key_encrypt(pl_sender_key *key, const uint8_t *plaintext, size_t l
     if (cap < total)
         return PL_E_BUFFER_TOO_SMALL;
     /* The receiver's next iteration is iteration + 1; keep it representable. */
-    if (key->iteration == UINT32_MAX)
+    if (key->chain.iteration == UINT32_MAX)
         return PL_E_TOO_MANY_SKIPPED;
 
-    chain_step(mk, next_ck, key->chain_key);
+    chain_step(mk, next_ck, key->chain.chain_key);
     message_keys(aead_key, nonce, mk);
-    header_write(&w, key->group_id, key->key_id, key->iteration);
+    header_write(&w, key->chain.group_id, key->chain.key_id, key->chain.iteration);
     crypto_aead_chacha20poly1305_ietf_encrypt(out + PL_GROUP_MESSAGE_HEADER_BYTES, NULL, plaintext,
                                               len, out, PL_GROUP_MESSAGE_HEADER_BYTES, NULL, nonce,
                                               aead_key);
@@ -212,8 +248,8 @@ int pl_sender_key_encrypt(pl_sender_key *key, const uint8_t *plaintext, size_t l
         goto out;
     }
     /* Commit: the message key is gone once the chain key moves on. */
-    memcpy(key->chain_key, next_ck, 32);
-    key->iteration++;
+    memcpy(key->chain.chain_key, next_ck, 32);
+    key->chain.iteration++;
     *out_len = total;
 out:
     sodium_memzero(mk, sizeof mk);
@@ -224,15 +260,6 @@ out:
 }
 
 /* ---- Receiving -------------------------------------------------------------------------- */
-
-/* Reads an Ed25519 key: PL_E_KEY_TYPE or PL_E_BAD_KEY unless libsodium accepts it. */
-static int read_ed25519(pl__reader *r, uint8_t out[PL_PUBKEY_BYTES])
-{
-    pl__get_copy(r, out, PL_PUBKEY_BYTES);
-    if (r->err)
-        return r->err;
-    return pl__ed25519_key_decode(out, NULL);
-}
 
 int pl_sender_key_receiver_create(pl_sender_key_receiver **out, const uint8_t *in, size_t len)
 {
@@ -250,13 +277,8 @@ int pl_sender_key_receiver_create(pl_sender_key_receiver **out, const uint8_t *i
         return PL_E_VERSION;
     if (!(rc = pl__secure_alloc(sizeof *rc)))
         return PL_E_NOMEM;
-    pl__get_copy(&r, rc->group_id, PL_GROUP_ID_BYTES);
-    rc->key_id = pl__get_u32(&r);
-    rc->device_id = pl__get_u32(&r);
-    if ((e = read_ed25519(&r, rc->identity_key)) != PL_OK)
+    if ((e = get_chain(&r, &rc->chain)) != PL_OK)
         goto fail;
-    rc->iteration = pl__get_u32(&r);
-    pl__get_copy(&r, rc->chain_key, 32);
     if ((e = read_ed25519(&r, signing)) != PL_OK)
         goto fail;
     memcpy(rc->sign_pk, signing + 1, 32);
@@ -280,13 +302,7 @@ void pl_sender_key_receiver_free(pl_sender_key_receiver *receiver)
 void pl_sender_key_receiver_get_info(const pl_sender_key_receiver *receiver,
                                      pl_sender_key_info *out)
 {
-    memset(out, 0, sizeof *out);
-    memcpy(out->group_id, receiver->group_id, PL_GROUP_ID_BYTES);
-    out->key_id = receiver->key_id;
-    out->device_id = receiver->device_id;
-    memcpy(out->identity_key, receiver->identity_key, PL_PUBKEY_BYTES);
-    out->iteration = receiver->iteration;
-    pl__key_encode(out->signing_key, PL_KEY_TYPE_ED25519, receiver->sign_pk);
+    chain_info(&receiver->chain, receiver->sign_pk, out);
 }
 
 int pl_group_message_header_parse(const uint8_t *in, size_t len, pl_group_message_header *out)
@@ -325,7 +341,8 @@ int pl_sender_key_receiver_decrypt(pl_sender_key_receiver *rc, const uint8_t *in
     pt_len = ct_len - AEAD_TAG_BYTES;
     if (pt_len > PL_MAX_PLAINTEXT_BYTES)
         return PL_E_TOO_LARGE;
-    if (sodium_memcmp(h.group_id, rc->group_id, PL_GROUP_ID_BYTES) != 0 || h.key_id != rc->key_id)
+    if (sodium_memcmp(h.group_id, rc->chain.group_id, PL_GROUP_ID_BYTES) != 0 ||
+        h.key_id != rc->chain.key_id)
         return PL_E_SESSION_MISMATCH;
     if ((r = verify_message(in + len - PL_SIGNATURE_BYTES, in, len - PL_SIGNATURE_BYTES,
                             rc->sign_pk)) != PL_OK)
@@ -333,20 +350,20 @@ int pl_sender_key_receiver_decrypt(pl_sender_key_receiver *rc, const uint8_t *in
     if (cap < pt_len)
         return PL_E_BUFFER_TOO_SMALL;
 
-    if (h.iteration < rc->iteration) {
+    if (h.iteration < rc->chain.iteration) {
         found = pl__skipped_find(&rc->skipped, rc->sign_pk, h.iteration);
         if (found < 0)
             return PL_E_REPLAY;
         memcpy(mk, rc->skipped.entries[found].message_key, 32);
     } else {
-        uint32_t skip = h.iteration - rc->iteration;
+        uint32_t skip = h.iteration - rc->chain.iteration;
 
         if (skip > PL_SENDER_KEY_MAX_SKIP || h.iteration == UINT32_MAX)
             return PL_E_TOO_MANY_SKIPPED;
         if (skip && !(fresh = pl__secure_alloc((size_t)skip * sizeof *fresh)))
             return PL_E_NOMEM;
-        memcpy(ck, rc->chain_key, 32);
-        for (uint32_t i = rc->iteration; i < h.iteration; i++) {
+        memcpy(ck, rc->chain.chain_key, 32);
+        for (uint32_t i = rc->chain.iteration; i < h.iteration; i++) {
             memcpy(fresh[n_fresh].ratchet_key, rc->sign_pk, 32);
             fresh[n_fresh].n = i;
             chain_step(fresh[n_fresh].message_key, ck, ck);
@@ -371,8 +388,8 @@ int pl_sender_key_receiver_decrypt(pl_sender_key_receiver *rc, const uint8_t *in
     } else {
         if (n_fresh)
             pl__skipped_append(&rc->skipped, fresh, n_fresh);
-        memcpy(rc->chain_key, ck, 32);
-        rc->iteration = h.iteration + 1;
+        memcpy(rc->chain.chain_key, ck, 32);
+        rc->chain.iteration = h.iteration + 1;
     }
     *out_len = pt_len;
     r = PL_OK;
@@ -395,12 +412,7 @@ void pl_sender_key_save(const pl_sender_key *key, uint8_t out[PL_SENDER_KEY_SAVE
     pl__writer w = pl__writer_init(out, PL_SENDER_KEY_SAVED_BYTES);
 
     pl__blob_begin(&w, PL__BLOB_SENDER_KEY, SENDER_BODY_BYTES);
-    pl__put_bytes(&w, key->group_id, PL_GROUP_ID_BYTES);
-    pl__put_u32(&w, key->key_id);
-    pl__put_u32(&w, key->device_id);
-    pl__put_bytes(&w, key->identity_key, PL_PUBKEY_BYTES);
-    pl__put_u32(&w, key->iteration);
-    pl__put_bytes(&w, key->chain_key, 32);
+    put_chain(&w, &key->chain);
     pl__put_bytes(&w, key->sign_seed, 32);
     pl__blob_end(&w);
 }
@@ -417,13 +429,8 @@ int pl_sender_key_load(pl_sender_key **out, const uint8_t *in, size_t len)
         return r;
     if (!(k = pl__secure_alloc(sizeof *k)))
         return PL_E_NOMEM;
-    pl__get_copy(&body, k->group_id, PL_GROUP_ID_BYTES);
-    k->key_id = pl__get_u32(&body);
-    k->device_id = pl__get_u32(&body);
-    if ((r = read_ed25519(&body, k->identity_key)) != PL_OK)
+    if ((r = get_chain(&body, &k->chain)) != PL_OK)
         goto fail;
-    k->iteration = pl__get_u32(&body);
-    pl__get_copy(&body, k->chain_key, 32);
     pl__get_copy(&body, k->sign_seed, 32);
     if ((r = pl__reader_finish(&body)) != PL_OK)
         goto fail;
@@ -453,12 +460,7 @@ int pl_sender_key_receiver_save(const pl_sender_key_receiver *rc, uint8_t *out, 
         return PL_E_BUFFER_TOO_SMALL;
     pl__key_encode(signing, PL_KEY_TYPE_ED25519, rc->sign_pk);
     pl__blob_begin(&w, PL__BLOB_SENDER_KEY_RECEIVER, (uint32_t)(need - PL__BLOB_OVERHEAD));
-    pl__put_bytes(&w, rc->group_id, PL_GROUP_ID_BYTES);
-    pl__put_u32(&w, rc->key_id);
-    pl__put_u32(&w, rc->device_id);
-    pl__put_bytes(&w, rc->identity_key, PL_PUBKEY_BYTES);
-    pl__put_u32(&w, rc->iteration);
-    pl__put_bytes(&w, rc->chain_key, 32);
+    put_chain(&w, &rc->chain);
     pl__put_bytes(&w, signing, PL_PUBKEY_BYTES);
     pl__put_u32(&w, rc->skipped.count);
     for (uint32_t i = 0; i < rc->skipped.count; i++) {
@@ -483,13 +485,8 @@ int pl_sender_key_receiver_load(pl_sender_key_receiver **out, const uint8_t *in,
         return r;
     if (!(rc = pl__secure_alloc(sizeof *rc)))
         return PL_E_NOMEM;
-    pl__get_copy(&body, rc->group_id, PL_GROUP_ID_BYTES);
-    rc->key_id = pl__get_u32(&body);
-    rc->device_id = pl__get_u32(&body);
-    if ((r = read_ed25519(&body, rc->identity_key)) != PL_OK)
+    if ((r = get_chain(&body, &rc->chain)) != PL_OK)
         goto fail;
-    rc->iteration = pl__get_u32(&body);
-    pl__get_copy(&body, rc->chain_key, 32);
     if ((r = read_ed25519(&body, signing)) != PL_OK)
         goto fail;
     memcpy(rc->sign_pk, signing + 1, 32);
@@ -513,7 +510,7 @@ int pl_sender_key_receiver_load(pl_sender_key_receiver **out, const uint8_t *in,
         e.n = pl__get_u32(&body);
         pl__get_copy(&body, e.message_key, 32);
         /* Canonical: strictly ascending iterations, all below the chain's next one. */
-        if (e.n >= rc->iteration ||
+        if (e.n >= rc->chain.iteration ||
             (rc->skipped.count && e.n <= rc->skipped.entries[rc->skipped.count - 1].n)) {
             sodium_memzero(&e, sizeof e);
             r = PL_E_MALFORMED;

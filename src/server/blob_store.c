@@ -80,13 +80,26 @@ int pl_blob_file_write(const char *data_dir, const uint8_t id[PL_STORE_BLOB_ID_B
         }
         done += (size_t)w;
     }
-    /* Acknowledged bytes must survive a crash: the data, and a new file's directory entry. */
-    if (r == 0 && fsync(fd) != 0)
-        r = -errno;
+    /* A new file's directory entry now; its data with the batch (pl_blob_file_sync). */
     if (close(fd) != 0 && r == 0)
         r = -errno;
     if (r == 0 && created)
         r = fsync_dir(dir);
+    return r;
+}
+
+int pl_blob_file_sync(const char *data_dir, const uint8_t id[PL_STORE_BLOB_ID_BYTES])
+{
+    char path[1200];
+    int fd, r;
+
+    if ((r = blob_path(path, sizeof path, data_dir, id)) != 0)
+        return r;
+    if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+        return -errno;
+    r = fsync(fd) != 0 ? -errno : 0;
+    if (close(fd) != 0 && r == 0)
+        r = -errno;
     return r;
 }
 

@@ -17,10 +17,13 @@
 #include "store.h"
 
 /* Writes data[0..len) at offset of blob id's file (creating DATA/blobs/ and the file, mode
- * 0600, if needed) and fsyncs the file (and, when it was created, the directory) before it
- * returns 0. */
+ * 0600, if needed; a created file's directory entry is fsynced before it returns 0). The data
+ * is NOT fsynced: pl_blob_file_sync does it, once for every write of a store batch. */
 int pl_blob_file_write(const char *data_dir, const uint8_t id[PL_STORE_BLOB_ID_BYTES],
                        uint64_t offset, const uint8_t *data, size_t len);
+
+/* fsyncs blob id's file: every byte written to it so far is on disk when it returns 0. */
+int pl_blob_file_sync(const char *data_dir, const uint8_t id[PL_STORE_BLOB_ID_BYTES]);
 
 /* Reads exactly len bytes at offset of blob id's file into out. -EIO if the file is shorter
  * (it lost bytes the metadata counts as durable), -ENOENT if it is missing. */

@@ -97,6 +97,8 @@ static const struct key keys[] = {
     {"blobs", "max_per_account", K_U32, F(blobs.max_per_account), 1, 1000000},
     {"blobs", "expiry", K_MS, F(blobs.expiry_ms), 1 * MIN, 365 * DAY},
     {"blobs", "expire_interval", K_MS, F(blobs.expire_interval_ms), 1 * SEC, 1 * HOUR},
+    {"blobs", "frames_per_second", K_U32, F(blobs.frames_per_second), 1, 100000},
+    {"blobs", "frames_burst", K_U32, F(blobs.frames_burst), 1, 1000000},
     {"kt", "name", K_KT_NAME, F(kt.name), 0, 0},
     {"kt", "witnesses", K_WITNESS, F(kt.n_witnesses), 0, 0},
     {"kt", "quorum", K_QUORUM, F(kt.quorum), 0, PL_CONFIG_KT_MAX_WITNESSES},
@@ -651,6 +653,8 @@ void pl_config_defaults(pl_config *cfg)
     cfg->blobs.max_per_account = PL_CONFIG_DEFAULT_BLOB_MAX_PER_ACCOUNT;
     cfg->blobs.expiry_ms = PL_CONFIG_DEFAULT_BLOB_EXPIRY_MS;
     cfg->blobs.expire_interval_ms = PL_CONFIG_DEFAULT_BLOB_EXPIRE_INTERVAL_MS;
+    cfg->blobs.frames_per_second = PL_CONFIG_DEFAULT_BLOB_FRAMES_PER_SECOND;
+    cfg->blobs.frames_burst = PL_CONFIG_DEFAULT_BLOB_FRAMES_BURST;
     cfg->server.write_timeout_ms = PL_CONFIG_DEFAULT_WRITE_TIMEOUT_MS;
     copy_str(cfg->kt.name, sizeof cfg->kt.name, PL_CONFIG_DEFAULT_KT_NAME);
     cfg->kt.quorum = PL_CONFIG_KT_QUORUM_ALL;

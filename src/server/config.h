@@ -77,6 +77,12 @@
 #define PL_CONFIG_DEFAULT_BLOB_MAX_PER_ACCOUNT 1000u
 #define PL_CONFIG_DEFAULT_BLOB_EXPIRY_MS (30ull * 24u * 3600u * 1000u)
 #define PL_CONFIG_DEFAULT_BLOB_EXPIRE_INTERVAL_MS (60u * 1000u)
+/* BlobPut and BlobGet frames have a bucket of their own: a 256 KiB chunk costs its bytes, not
+ * a frame's dispatch, and the messaging bucket (100/s) would hold a transfer to 25 MiB/s.
+ * 1,000 chunks/s is 250 MiB/s per connection; reads and writes stay bounded by the requests
+ * and bytes in flight (conn.c). */
+#define PL_CONFIG_DEFAULT_BLOB_FRAMES_PER_SECOND 1000u
+#define PL_CONFIG_DEFAULT_BLOB_FRAMES_BURST 400u
 /* Key transparency (PROTOCOL.md §24, docs/SERVER.md). */
 #define PL_CONFIG_DEFAULT_KT_NAME "localhost"
 #define PL_CONFIG_DEFAULT_KT_BATCH_INTERVAL_MS 1000u
@@ -157,6 +163,8 @@ typedef struct pl_config {
         uint32_t max_per_account;    /* blobs an account may hold at once */
         uint64_t expiry_ms;          /* a blob is deleted this long after creation at the latest */
         uint64_t expire_interval_ms; /* how often the expiry sweep runs */
+        uint32_t frames_per_second;  /* BlobPut/BlobGet bucket per connection: refill rate */
+        uint32_t frames_burst;       /* ... and bucket size */
     } blobs;
     struct {
         char name[PL_CONFIG_KT_NAME_MAX + 1]; /* the origin's first part */

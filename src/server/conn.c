@@ -582,8 +582,9 @@ int pl_conn_accept(pl_server *srv, uv_stream_t *listener, int over_limit)
     c->id = ++srv->next_conn_id;
     c->over_limit = over_limit;
     c->state = PL_CONN_HELLO;
-    c->last_input_ns = c->tokens_at_ns = pl_clock_mono_ns();
+    c->last_input_ns = c->tokens_at_ns = c->blob_tokens_at_ns = pl_clock_mono_ns();
     c->tokens = srv->cfg.server.frames_burst;
+    c->blob_tokens = srv->cfg.blobs.frames_burst;
     /* The connection is in the server's list from here on, so on_closed can unlink it. */
     c->next = srv->conns;
     if (srv->conns)

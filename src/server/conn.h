@@ -92,9 +92,11 @@ struct pl_conn {
     pl_deferred *deferred_head, *deferred_tail;
     pl_conn *registry_next;
 
-    /* Rate limit: a token bucket of frames. */
+    /* Rate limits: token buckets of frames, one for BlobPut/BlobGet and one for the rest. */
     double tokens;
     uint64_t tokens_at_ns;
+    double blob_tokens;
+    uint64_t blob_tokens_at_ns;
 
     /* Replies, in request order. */
     pl_reply *reply_head, *reply_tail;

@@ -229,23 +229,37 @@ static void answer_hello(pl_conn *c, const Parley__Hello *h)
            PL_LOG_STR("client", h->client));
 }
 
-/* Takes one token from the connection's bucket; returns 0 and *retry_ms if it is empty. */
-static int take_token(pl_conn *c, uint32_t *retry_ms)
+/* Takes one token from a bucket refilled at rate per second up to burst; returns 0 and
+ * *retry_ms if it is empty. */
+static int take_from(double *tokens, uint64_t *at_ns, double rate, double burst, uint32_t *retry_ms)
 {
-    const pl_config *cfg = &c->srv->cfg;
     uint64_t now = pl_clock_mono_ns();
-    double rate = cfg->server.frames_per_second;
 
-    c->tokens += (double)(now - c->tokens_at_ns) * rate / 1e9;
-    if (c->tokens > cfg->server.frames_burst)
-        c->tokens = cfg->server.frames_burst;
-    c->tokens_at_ns = now;
-    if (c->tokens >= 1.0) {
-        c->tokens -= 1.0;
+    *tokens += (double)(now - *at_ns) * rate / 1e9;
+    if (*tokens > burst)
+        *tokens = burst;
+    *at_ns = now;
+    if (*tokens >= 1.0) {
+        *tokens -= 1.0;
         return 1;
     }
-    *retry_ms = (uint32_t)((1.0 - c->tokens) * 1000.0 / rate) + 1;
+    *retry_ms = (uint32_t)((1.0 - *tokens) * 1000.0 / rate) + 1;
     return 0;
+}
+
+/* Takes one token for request r from the connection's bucket for its kind: BlobPut and
+ * BlobGet, which carry a chunk each, from the blob bucket ([blobs] frames_per_second), every
+ * other request from the frame bucket ([server] frames_per_second). */
+static int take_token(pl_conn *c, const Parley__Request *r, uint32_t *retry_ms)
+{
+    const pl_config *cfg = &c->srv->cfg;
+
+    if (r->body_case == PARLEY__REQUEST__BODY_BLOB_PUT ||
+        r->body_case == PARLEY__REQUEST__BODY_BLOB_GET)
+        return take_from(&c->blob_tokens, &c->blob_tokens_at_ns, cfg->blobs.frames_per_second,
+                         cfg->blobs.frames_burst, retry_ms);
+    return take_from(&c->tokens, &c->tokens_at_ns, cfg->server.frames_per_second,
+                     cfg->server.frames_burst, retry_ms);
 }
 
 static void refuse(pl_conn *c, uint64_t id, Parley__StatusCode code, const char *message,
@@ -346,7 +360,7 @@ void pl_dispatch_frame(pl_conn *c, const uint8_t *p, size_t len)
         pl_frame_client_free(f);
         return;
     }
-    if (!take_token(c, &retry_ms)) {
+    if (!take_token(c, f->request, &retry_ms)) {
         refuse(c, f->request->id, PARLEY__STATUS_CODE__STATUS_RATE_LIMITED,
                "too many frames per second", retry_ms);
         pl_frame_client_free(f);

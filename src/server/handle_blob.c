@@ -13,8 +13,9 @@
  *
  * Every request runs on the store worker (blob_store.h reads and writes the files there, so
  * the loop never waits for the disk). A put's bytes are fsynced before its batch commits the
- * new `received`, and the client hears OK only after that commit: a resumed upload starts
- * from BlobStatus.received and never loses an acknowledged byte. Cheap checks (sizes against
+ * new `received` (once per blob file per batch, put_sync), and the client hears OK only after
+ * that commit: a resumed upload starts from BlobStatus.received and never loses an
+ * acknowledged byte. Cheap checks (sizes against
  * the config) come before the store.
  */
 #include <errno.h>
@@ -47,6 +48,7 @@ typedef struct blob_rq {
     size_t data_len;
     uint64_t offset;
     uint64_t reserved; /* BlobGet: bytes of the read budget held until answered */
+    int wrote;         /* BlobPut: bytes written and counted, to be fsynced (put_sync) */
 } blob_rq;
 
 static void fail_store(blob_rq *b, int r, const char *what)
@@ -139,6 +141,32 @@ static void put_run(pl_job *job, pl_store *s)
     if ((r = pl_store_blob_update(s, b->blob.id, b->blob.received, 0, b->blob.expires_at_ms)) !=
         PL_STORE_OK)
         fail_store(b, r, "the blob could not be updated");
+    else
+        b->wrote = 1;
+}
+
+/* Before the batch commits the puts' new `received`: their bytes on disk, one fsync per blob
+ * file per batch. Every run of the batch is over, so the last put of a blob in the batch
+ * fsyncs for the earlier ones (they skip). A failure fails the whole batch: nothing it
+ * counted is committed, and the client resumes from the old `received`. */
+static int put_sync(pl_job *job, pl_store *s)
+{
+    blob_rq *b = (blob_rq *)job;
+    int r;
+
+    (void)s;
+    if (!b->wrote)
+        return 0;
+    for (pl_job *j = job->next; j; j = j->next) {
+        const blob_rq *later = (const blob_rq *)j;
+
+        if (j->before_commit == put_sync && later->wrote &&
+            memcmp(later->blob.id, b->blob.id, sizeof b->blob.id) == 0)
+            return 0;
+    }
+    if ((r = pl_blob_file_sync(b->cfg->server.data_dir, b->blob.id)) != 0)
+        pl_log(PL_CONFIG_LOG_ERROR, "blob fsync failed", PL_LOG_STR("error", strerror(-r)));
+    return r;
 }
 
 static void status_run(pl_job *job, pl_store *s)
@@ -264,6 +292,9 @@ static void blob_done(pl_job *job)
     free(bytes); /* after the answer is encoded; b itself is gone with pl_request_finish */
 }
 
+/* reserve: BlobGet's bytes of the read budget. Reads (BlobGet, BlobStatusGet) run standalone:
+ * outside a transaction (they write nothing), so they do not wait up to [mailbox]
+ * commit_max_delay for a batch to fill (a download is one get after another). */
 static void submit(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, size_t frame_bytes,
                    void (*run)(pl_job *, pl_store *), uint64_t reserve)
 {
@@ -280,6 +311,9 @@ static void submit(pl_conn *c, pl_reply *slot, Parley__ClientFrame *f, size_t fr
     b->cfg = &c->srv->cfg;
     memcpy(b->username, c->username, sizeof b->username);
     b->device_id = c->device_id;
+    b->rq.job.standalone = run == get_run || run == status_run;
+    if (run == put_run)
+        b->rq.job.before_commit = put_sync;
     pl_request_submit(&b->rq);
 }
 

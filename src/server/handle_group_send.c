@@ -20,8 +20,8 @@
  * only after the batch's commit; then each envelope is offered to its device's connection
  * for a push with Envelope.group set.
  *
- * The schema (v3) cannot share one ciphertext among envelopes, so the store keeps a copy per
- * device (§31.4).
+ * Every envelope points at the request's one ciphertext buffer, so the store keeps one copy
+ * of it for the whole fan-out (store.h, pl_store_mailbox_append; §31.4).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -518,9 +518,49 @@ static int publish(pl_kt_log *l, pl_store *s)
 
 /* ---- The sequencer ------------------------------------------------------------------------ */
 
-/* Proves, commits and inserts pending[i] into the signed tree; fills its log fields. */
-static int prepare_version(pl_kt_log *l, pl_store_kt_version *v)
+/*
+ * The VRF proof and output of (label, v->version) when an earlier proof can be reused: version
+ * v - 1 proved (label, v) for its greatest-version lookups (next_vrf_proof), either in a
+ * logged row or earlier in this batch (batch[0..n)). ECVRF proofs are deterministic (RFC 9381
+ * §5.4.2.2), so the stored proof is the one proving again would make, at half the cost of an
+ * update. Returns 1 when reused, 0 when the caller must prove.
+ */
+static int reuse_vrf_proof(pl_store *s, const pl_store_kt_version *batch, size_t n,
+                           pl_store_kt_version *v)
 {
+    static const uint8_t none[PL_VRF_PROOF_BYTES];
+    const uint8_t *pi = NULL;
+    pl_store_kt_version *prev;
+    uint8_t beta[PL_VRF_OUTPUT_BYTES];
+    int reused = 0;
+
+    if (v->version == 0)
+        return 0;
+    for (size_t j = n; j-- > 0 && !pi;)
+        if (batch[j].version + 1 == v->version && strcmp(batch[j].label, v->label) == 0)
+            pi = batch[j].next_vrf_proof;
+    if (!pi && (prev = malloc(sizeof *prev)) != NULL) {
+        if (pl_store_kt_version_get(s, v->label, v->version - 1, UINT64_MAX, prev) == PL_STORE_OK &&
+            prev->position >= 0 && sodium_memcmp(prev->next_vrf_proof, none, sizeof none) != 0 &&
+            pl_vrf_proof_to_hash(prev->next_vrf_proof, beta) == PL_OK) {
+            memcpy(v->vrf_proof, prev->next_vrf_proof, sizeof v->vrf_proof);
+            memcpy(v->vrf_out, beta, sizeof v->vrf_out);
+            reused = 1;
+        }
+        free(prev);
+        return reused;
+    }
+    if (!pi || pl_vrf_proof_to_hash(pi, beta) != PL_OK)
+        return 0;
+    memcpy(v->vrf_proof, pi, sizeof v->vrf_proof);
+    memcpy(v->vrf_out, beta, sizeof v->vrf_out);
+    return 1;
+}
+
+/* Proves, commits and inserts batch[i] into the signed tree; fills its log fields. */
+static int prepare_version(pl_kt_log *l, pl_store *s, pl_store_kt_version *batch, size_t i)
+{
+    pl_store_kt_version *v = &batch[i];
     const uint8_t *label = (const uint8_t *)v->label;
     size_t label_len = strlen(v->label);
     uint8_t opening[PL_KT_OPENING_BYTES], next_out[PL_KT_VRF_OUT_BYTES];
@@ -528,8 +568,9 @@ static int prepare_version(pl_kt_log *l, pl_store_kt_version *v)
 
     if (v->version == UINT32_MAX)
         return -1; /* refused at acceptance; a greatest proof needs version + 1 */
-    if ((r = pl_kt_vrf_prove(l->keys->vrf_seed, label, label_len, v->version, v->vrf_proof,
-                             v->vrf_out)) != PL_OK ||
+    if ((!reuse_vrf_proof(s, batch, i, v) &&
+         (r = pl_kt_vrf_prove(l->keys->vrf_seed, label, label_len, v->version, v->vrf_proof,
+                              v->vrf_out)) != PL_OK) ||
         (r = pl_kt_vrf_prove(l->keys->vrf_seed, label, label_len, v->version + 1, v->next_vrf_proof,
                              next_out)) != PL_OK ||
         (r = pl_kt_opening(opening, l->keys->open_key, label, label_len, v->version)) != PL_OK ||
@@ -576,7 +617,7 @@ int pl_kt_log_step(pl_kt_log *l, pl_store *s, uint64_t now_ms, pl_kt_step *out)
     /* From the first insert on, memory is ahead of the store until the commit. */
     l->stale = 1;
     for (size_t i = 0; i < n; i++) {
-        if (prepare_version(l, &l->scratch[i]) != 0) {
+        if (prepare_version(l, s, l->scratch, i) != 0) {
             pl_log(PL_CONFIG_LOG_ERROR, "KT: a pending version could not be logged",
                    PL_LOG_STR("user", l->scratch[i].label),
                    PL_LOG_U64("version", l->scratch[i].version));

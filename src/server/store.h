@@ -454,6 +454,10 @@ static inline PL_NODISCARD int pl_store_onetime_prekey_count(pl_store *s, const 
  *   PL_STORE_E_INVALID_ARG envs[*failed] has a bad username or ciphertext size.
  * The caller drops (or refuses) that envelope and retries the rest. Other errors (_IO,
  * _BUSY, ...) set *failed to n. On any error every envs[i].seq is 0.
+ * Consecutive envelopes with group set and the same ciphertext pointer and length (a
+ * GroupSend's fan-out) are stored with ONE copy of the ciphertext, kept until the last of
+ * them is acknowledged, expires or goes with its device; each still counts as one envelope
+ * against its own device's mailbox_quota.
  */
 static inline PL_NODISCARD int pl_store_mailbox_append(pl_store *s, pl_store_envelope *envs,
                                                        size_t n, size_t *failed)

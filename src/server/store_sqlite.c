@@ -15,7 +15,7 @@
  * until the batch ends, and its commit reports the loss, so nothing runs outside the batch
  * by accident.
  *
- * Schema (version 2; the version lives in the one-row table schema_version, and
+ * Schema (version 5; the version lives in the one-row table schema_version, and
  * PRAGMA application_id marks the file as parleyd's):
  *   accounts(id, username UNIQUE, account_key, created_at)
  *   devices(id, account_id -> accounts, device_id, record, identity_key, created_at,
@@ -45,6 +45,13 @@
  *   blobs(id PRIMARY KEY, owner, size, received, complete, expected_fetches, created_at,
  *           expires_at)   INDEX(owner), INDEX(expires_at)
  *   blob_fetches(blob_id -> blobs, username, device_id)   PRIMARY KEY(all three)
+ * Version 5 gave the group flag a column and lets the envelopes of one GroupSend share one
+ * stored ciphertext (store_sqlite_mailbox.c):
+ *   envelopes.is_group (0/1; until v4 it was bit 32 of sender_device, moved by the migration)
+ *   envelopes.payload_id -> group_payloads, NULL for an envelope holding its own ciphertext
+ *           (then envelopes.ciphertext is empty)   INDEX(payload_id) WHERE NOT NULL
+ *   group_payloads(id, ciphertext)   deleted with its last envelope by the trigger
+ *           envelopes_release_payload
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,7 +64,7 @@
 #include "store_sqlite_internal.h"
 
 #define SQ_APPLICATION_ID 0x506c7944 /* "PlyD" */
-#define SQ_SCHEMA_VERSION 4
+#define SQ_SCHEMA_VERSION 5
 
 /* migrations[i] takes the schema from version i to i + 1. Append; never edit. */
 static const char *const migrations[SQ_SCHEMA_VERSION] = {
@@ -110,6 +117,30 @@ static const char *const migrations[SQ_SCHEMA_VERSION] = {
     "CREATE TABLE blob_fetches(blob_id BLOB NOT NULL REFERENCES blobs(id) ON DELETE CASCADE,"
     " username TEXT NOT NULL, device_id INTEGER NOT NULL,"
     " PRIMARY KEY(blob_id, username, device_id)) STRICT, WITHOUT ROWID;",
+    /* 4 -> 5: the group flag in a column of its own (it rode in bit 32 of sender_device),
+     * and one stored ciphertext per GroupSend (PROTOCOL.md §31.4, store_sqlite_mailbox.c).
+     * A NOT EXISTS check in a trigger, not a reference count: it fires for every way an
+     * envelope goes, including the cascades of a device's or an account's removal, which
+     * no C code sees; there is no counter to drift; and a count kept in the payload's row
+     * would rewrite that row (the ciphertext with it) at every acknowledgement. Its cost is
+     * one probe of the partial index per deleted shared envelope. No REFERENCES clause: the
+     * trigger is the only deleter and checks first, so a foreign key would repeat its probe
+     * and add a lookup to each insert; a fetch reports a dangling payload_id as corruption.
+     * AUTOINCREMENT: an id is never reused, so even a damaged file cannot hand a dangling
+     * payload_id another fan-out's ciphertext (one more row write per GroupSend). */
+    "ALTER TABLE envelopes ADD COLUMN is_group INTEGER NOT NULL DEFAULT 0"
+    " CHECK (is_group IN (0, 1));"
+    "UPDATE envelopes SET is_group = (sender_device >> 32) & 1,"
+    " sender_device = sender_device & 4294967295"
+    " WHERE sender_device < 0 OR sender_device > 4294967295;"
+    "CREATE TABLE group_payloads(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " ciphertext BLOB NOT NULL) STRICT;"
+    "ALTER TABLE envelopes ADD COLUMN payload_id INTEGER;"
+    "CREATE INDEX envelopes_by_payload ON envelopes(payload_id) WHERE payload_id IS NOT NULL;"
+    "CREATE TRIGGER envelopes_release_payload AFTER DELETE ON envelopes"
+    " WHEN old.payload_id IS NOT NULL BEGIN"
+    " DELETE FROM group_payloads WHERE id = old.payload_id"
+    " AND NOT EXISTS (SELECT 1 FROM envelopes WHERE payload_id = old.payload_id); END;",
 };
 
 static const char *const stmt_sql[PL__SQ_STMT_COUNT] = {
@@ -188,8 +219,8 @@ sqlite3_stmt *pl__sq_stmt(pl__sq *s, enum pl__sq_stmt_id id, int *rc)
     return s->stmt[id];
 }
 
-/* Runs a statement that returns no rows. */
-static int step_done(pl__sq *s, sqlite3_stmt *st, const char *what)
+/* Runs a statement that returns no rows (store_sqlite_internal.h). */
+int pl__sq_step_done(pl__sq *s, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
 
@@ -206,7 +237,7 @@ static int run(pl__sq *s, enum pl__sq_stmt_id id, const char *what)
 
     if (!st)
         return r;
-    return step_done(s, st, what);
+    return pl__sq_step_done(s, st, what);
 }
 
 /* Inside a batch: notices that SQLite has rolled the batch's whole transaction back. */
@@ -343,7 +374,7 @@ static int sq_account_create(pl_store *store, const char *username,
         sqlite3_reset(st);
         goto out;
     }
-    if ((r = step_done(s, st, "create account")) != PL_STORE_OK) {
+    if ((r = pl__sq_step_done(s, st, "create account")) != PL_STORE_OK) {
         if (r == PL_STORE_E_EXISTS)
             r = pl__sq_error(s, r, "username taken");
         goto out;
@@ -477,7 +508,7 @@ static int sq_device_add(pl_store *store, const char *username, const pl_store_d
         sqlite3_reset(st);
         goto out;
     }
-    if ((r = step_done(s, st, "add device")) != PL_STORE_OK) {
+    if ((r = pl__sq_step_done(s, st, "add device")) != PL_STORE_OK) {
         if (r == PL_STORE_E_EXISTS)
             r = pl__sq_error(s, r, "device id taken");
         goto out;
@@ -507,7 +538,7 @@ static int sq_device_remove(pl_store *store, const char *username, uint32_t devi
         r = pl__sq_fail(s, rc, "bind");
         goto out;
     }
-    if ((r = step_done(s, st, "retire device id")) != PL_STORE_OK)
+    if ((r = pl__sq_step_done(s, st, "retire device id")) != PL_STORE_OK)
         goto out;
     if (!(st = pl__sq_stmt(s, PL__SQ_DEVICE_DELETE, &r)))
         goto out;
@@ -515,7 +546,7 @@ static int sq_device_remove(pl_store *store, const char *username, uint32_t devi
         r = pl__sq_fail(s, rc, "bind");
         goto out;
     }
-    if ((r = step_done(s, st, "remove device")) != PL_STORE_OK)
+    if ((r = pl__sq_step_done(s, st, "remove device")) != PL_STORE_OK)
         goto out;
     r = pl__sq_commit(s);
 out:
@@ -630,7 +661,7 @@ static int sq_signed_prekey_put(pl_store *store, const char *username, uint32_t 
         sqlite3_reset(st);
         goto out;
     }
-    if ((r = step_done(s, st, "put signed prekey")) != PL_STORE_OK)
+    if ((r = pl__sq_step_done(s, st, "put signed prekey")) != PL_STORE_OK)
         goto out;
     r = pl__sq_commit(s);
 out:
@@ -716,7 +747,7 @@ static int sq_onetime_prekeys_add(pl_store *store, const char *username, uint32_
             sqlite3_reset(st);
             goto out;
         }
-        if ((r = step_done(s, st, "add one-time prekey")) != PL_STORE_OK) {
+        if ((r = pl__sq_step_done(s, st, "add one-time prekey")) != PL_STORE_OK) {
             if (r == PL_STORE_E_EXISTS)
                 r = pl__sq_error(s, r, "one-time prekey id already in stock");
             goto out;

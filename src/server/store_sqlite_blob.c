@@ -66,12 +66,8 @@ int pl__sq_blob_create(pl_store *store, const pl_store_blob *b, uint64_t quota_b
         sqlite3_reset(st);
         goto out;
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        r = pl__sq_fail(s, rc, "insert a blob");
+    if ((r = pl__sq_step_done(s, st, "insert a blob")) != PL_STORE_OK)
         goto out;
-    }
     r = pl__sq_commit(s);
 out:
     if (r != PL_STORE_OK)
@@ -149,12 +145,8 @@ int pl__sq_blob_update(pl_store *store, const uint8_t id[PL_STORE_BLOB_ID_BYTES]
         sqlite3_reset(st);
         goto out;
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        r = pl__sq_fail(s, rc, "update a blob");
+    if ((r = pl__sq_step_done(s, st, "update a blob")) != PL_STORE_OK)
         goto out;
-    }
     if (sqlite3_changes(s->db) == 0) {
         r = pl__sq_error(s, PL_STORE_E_NOT_FOUND, "no such blob");
         goto out;
@@ -188,12 +180,8 @@ int pl__sq_blob_fetched(pl_store *store, const uint8_t id[PL_STORE_BLOB_ID_BYTES
         sqlite3_reset(st);
         goto out;
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        r = pl__sq_fail(s, rc, "record a fetch");
+    if ((r = pl__sq_step_done(s, st, "record a fetch")) != PL_STORE_OK)
         goto out;
-    }
     if (!(st = pl__sq_stmt(s, PL__SQ_BLOB_FETCH_COUNT, &r)))
         goto out;
     if ((r = bind_id(s, st, id)) != PL_STORE_OK || (rc = sqlite3_step(st)) != SQLITE_ROW) {

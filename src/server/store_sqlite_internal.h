@@ -57,9 +57,15 @@
     XX(MB_RESERVE, "UPDATE devices SET next_seq = next_seq + 1, pending = pending + 1"             \
                    " WHERE id = ?1 RETURNING next_seq - 1, pending")                               \
     XX(MB_INSERT, "INSERT INTO envelopes(device_ref, seq, sender, sender_device, server_ts,"       \
-                  " ciphertext, client_message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")           \
-    XX(MB_FETCH, "SELECT seq, sender, sender_device, server_ts, ciphertext, client_message_id"     \
-                 " FROM envelopes WHERE device_ref = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")       \
+                  " ciphertext, client_message_id, is_group, payload_id)"                          \
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")                                  \
+    XX(MB_PAYLOAD_INSERT, "INSERT INTO group_payloads(ciphertext) VALUES (?1)")                    \
+    /* Column 7 is 1 for an envelope whose shared payload is missing (a damaged database). */      \
+    XX(MB_FETCH, "SELECT e.seq, e.sender, e.sender_device, e.server_ts,"                           \
+                 " CASE WHEN e.payload_id IS NULL THEN e.ciphertext ELSE p.ciphertext END,"        \
+                 " e.client_message_id, e.is_group, e.payload_id IS NOT NULL AND p.id IS NULL"     \
+                 " FROM envelopes e LEFT JOIN group_payloads p ON p.id = e.payload_id"             \
+                 " WHERE e.device_ref = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3")                \
     XX(MB_ACK, "DELETE FROM envelopes WHERE device_ref = ?1 AND seq = ?2")                         \
     XX(MB_PENDING_SUB, "UPDATE devices SET pending = pending - ?2 WHERE id = ?1")                  \
     XX(MB_COUNT, "SELECT pending FROM devices WHERE id = ?1")                                      \
@@ -148,6 +154,9 @@ typedef struct pl__sq {
 int pl__sq_fail(pl__sq *s, int rc, const char *what);
 /* Records msg in s->err and returns code (for errors the backend itself detects). */
 int pl__sq_error(pl__sq *s, int code, const char *msg);
+/* Steps st, which must not return rows, and resets it: PL_STORE_OK when it ran to
+ * SQLITE_DONE, else pl__sq_fail(s, rc, what) (a constraint is PL_STORE_E_EXISTS). */
+int pl__sq_step_done(pl__sq *s, sqlite3_stmt *st, const char *what);
 /* Returns the cached statement id, reset and unbound, with *rc = PL_STORE_OK; or NULL with
  * s->err set and *rc the store error. */
 sqlite3_stmt *pl__sq_stmt(pl__sq *s, enum pl__sq_stmt_id id, int *rc);

@@ -85,12 +85,8 @@ int pl__sq_kt_state_add(pl_store *store, const char *username, uint32_t version,
         sqlite3_reset(st);
         goto out;
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        r = pl__sq_fail(s, rc, "add account state");
+    if ((r = pl__sq_step_done(s, st, "add account state")) != PL_STORE_OK)
         goto out;
-    }
     r = pl__sq_commit(s);
 out:
     if (r != PL_STORE_OK)
@@ -205,10 +201,8 @@ static int log_version(pl__sq *s, uint64_t position, const pl_store_kt_version *
         sqlite3_reset(st);
         return pl__sq_fail(s, rc, "bind");
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return pl__sq_fail(s, rc, "log a version");
+    if ((r = pl__sq_step_done(s, st, "log a version")) != PL_STORE_OK)
+        return r;
     if (sqlite3_changes(s->db) != 1)
         return pl__sq_error(s, PL_STORE_E_NOT_FOUND, "a logged version is not pending");
     return PL_STORE_OK;
@@ -245,12 +239,8 @@ int pl__sq_kt_entry_append(pl_store *store, const pl_store_kt_entry *e,
         sqlite3_reset(st);
         goto out;
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        r = pl__sq_fail(s, rc, "append log entry");
+    if ((r = pl__sq_step_done(s, st, "append log entry")) != PL_STORE_OK)
         goto out;
-    }
     for (size_t i = 0; i < n; i++)
         if ((r = log_version(s, e->position, &added[i])) != PL_STORE_OK)
             goto out;
@@ -279,12 +269,8 @@ int pl__sq_kt_entry_publish(pl_store *store, uint64_t position, const char *note
         sqlite3_reset(st);
         goto out;
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        r = pl__sq_fail(s, rc, "publish a checkpoint");
+    if ((r = pl__sq_step_done(s, st, "publish a checkpoint")) != PL_STORE_OK)
         goto out;
-    }
     if (sqlite3_changes(s->db) != 1) {
         r = pl__sq_error(s, PL_STORE_E_NOT_FOUND, "no log entry at this position");
         goto out;
@@ -399,12 +385,8 @@ int pl__sq_kt_cosignature_put(pl_store *store, uint64_t size, const char *witnes
         sqlite3_reset(st);
         goto out;
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        r = pl__sq_fail(s, rc, "store a cosignature");
+    if ((r = pl__sq_step_done(s, st, "store a cosignature")) != PL_STORE_OK)
         goto out;
-    }
     r = pl__sq_commit(s);
 out:
     if (r != PL_STORE_OK)

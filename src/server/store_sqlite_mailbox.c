@@ -7,7 +7,10 @@
  *   - devices.next_seq is greater than every seq the device's mailbox has ever held, so seqs
  *     are strictly increasing per device and never reused, even after acks and expiry;
  *   - devices.pending equals the number of the device's rows in envelopes, so the quota
- *     check costs one row update instead of a count.
+ *     check costs one row update instead of a count; an envelope sharing a payload counts
+ *     one like any other;
+ *   - a group_payloads row exists exactly while some envelope refers to it (the trigger
+ *     envelopes_release_payload deletes it with the last one, see below).
  */
 #include <stdint.h>
 #include <string.h>
@@ -60,30 +63,60 @@ static int reserve_seq(pl__sq *s, int64_t ref, uint64_t *seq)
     }
     *seq = (uint64_t)sqlite3_column_int64(st, 0);
     pending = sqlite3_column_int64(st, 1);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return pl__sq_fail(s, rc, "reserve sequence number");
+    if ((r = pl__sq_step_done(s, st, "reserve sequence number")) != PL_STORE_OK)
+        return r;
     if (pending < 0 || (uint64_t)pending > s->opt.mailbox_quota)
         return pl__sq_error(s, PL_STORE_E_QUOTA, "recipient device mailbox is full");
     return PL_STORE_OK;
 }
 
 /*
- * The group flag rides in envelopes.sender_device, above the 32 bits of the device id: the
- * schema (v3) has no column for it and only a schema migration may add one (the next,
- * v4, is another change's). A device id is a u32, so bit 32 never belongs to it; every
- * reader masks it off (fetch below); expiry, acks and removal never read the column.
- * Replace with a column of its own at the next migration.
+ * Shared payloads (schema v5). Envelopes of one append call that are a run of group envelopes
+ * with the same ciphertext pointer and length (a GroupSend's fan-out) share one row of
+ * group_payloads: the ciphertext is written once and each envelope row holds an empty
+ * ciphertext and the payload's id. The payload is deleted by the trigger
+ * envelopes_release_payload when its last envelope goes, whatever deletes it (ack, expiry,
+ * a device's or an account's removal by cascade), in the same transaction; see the
+ * migration in store_sqlite.c for why a NOT EXISTS check and not a reference count.
  */
-#define GROUP_FLAG_BIT ((sqlite3_int64)1 << 32)
 
-static sqlite3_int64 stored_sender_device(const pl_store_envelope *e)
+/* 1 if envs[i] shares its ciphertext with envs[i - 1] (see above). */
+static int shares_previous(const pl_store_envelope *envs, size_t i)
 {
-    return (sqlite3_int64)e->sender_device | (e->group ? GROUP_FLAG_BIT : 0);
+    return i > 0 && envs[i].group && envs[i - 1].group && envs[i].ciphertext_len > 0 &&
+           envs[i].ciphertext == envs[i - 1].ciphertext &&
+           envs[i].ciphertext_len == envs[i - 1].ciphertext_len;
 }
 
-static int insert_envelope(pl__sq *s, int64_t ref, uint64_t seq, const pl_store_envelope *e)
+/* 1 if envs[i] starts a run of at least two envelopes sharing one ciphertext. */
+static int starts_shared_run(const pl_store_envelope *envs, size_t n, size_t i)
+{
+    return !shares_previous(envs, i) && i + 1 < n && shares_previous(envs, i + 1);
+}
+
+/* Stores one shared ciphertext; *id is its group_payloads row. */
+static int insert_payload(pl__sq *s, const pl_store_envelope *e, int64_t *id)
+{
+    sqlite3_stmt *st;
+    int r, rc;
+
+    if (!(st = pl__sq_stmt(s, PL__SQ_MB_PAYLOAD_INSERT, &r)))
+        return r;
+    if ((rc = bind_bytes(st, 1, e->ciphertext, e->ciphertext_len)) != SQLITE_OK) {
+        r = pl__sq_fail(s, rc, "bind");
+        sqlite3_reset(st);
+        return r;
+    }
+    if ((r = pl__sq_step_done(s, st, "store shared payload")) != PL_STORE_OK)
+        return r;
+    *id = sqlite3_last_insert_rowid(s->db);
+    return PL_STORE_OK;
+}
+
+/* Stores one envelope; payload is its shared payload's id, or 0 to keep the ciphertext in
+ * the envelope's own row. */
+static int insert_envelope(pl__sq *s, int64_t ref, uint64_t seq, const pl_store_envelope *e,
+                           int64_t payload)
 {
     sqlite3_stmt *st;
     int r, rc;
@@ -93,12 +126,16 @@ static int insert_envelope(pl__sq *s, int64_t ref, uint64_t seq, const pl_store_
     if ((rc = sqlite3_bind_int64(st, 1, ref)) != SQLITE_OK ||
         (rc = sqlite3_bind_int64(st, 2, (sqlite3_int64)seq)) != SQLITE_OK ||
         (rc = sqlite3_bind_text(st, 3, e->sender, -1, SQLITE_STATIC)) != SQLITE_OK ||
-        (rc = sqlite3_bind_int64(st, 4, stored_sender_device(e))) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 4, (sqlite3_int64)e->sender_device)) != SQLITE_OK ||
         (rc = sqlite3_bind_int64(st, 5, (sqlite3_int64)e->server_ts_ms)) != SQLITE_OK ||
-        (rc = bind_bytes(st, 6, e->ciphertext, e->ciphertext_len)) != SQLITE_OK ||
+        (rc = payload ? bind_bytes(st, 6, NULL, 0)
+                      : bind_bytes(st, 6, e->ciphertext, e->ciphertext_len)) != SQLITE_OK ||
         (rc =
              sqlite3_bind_blob(st, 7, e->client_message_id ? e->client_message_id : zero_message_id,
-                               PL_STORE_CLIENT_MESSAGE_ID_BYTES, SQLITE_STATIC)) != SQLITE_OK) {
+                               PL_STORE_CLIENT_MESSAGE_ID_BYTES, SQLITE_STATIC)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int(st, 8, e->group ? 1 : 0)) != SQLITE_OK ||
+        (rc = payload ? sqlite3_bind_int64(st, 9, payload) : sqlite3_bind_null(st, 9)) !=
+            SQLITE_OK) {
         r = pl__sq_fail(s, rc, "bind");
         sqlite3_reset(st);
         return r;
@@ -117,7 +154,7 @@ int pl__sq_mailbox_append(pl_store *store, pl_store_envelope *envs, size_t n, si
 {
     pl__sq *s = (pl__sq *)store;
     size_t i;
-    int64_t ref = 0;
+    int64_t ref = 0, payload = 0;
     uint64_t seq = 0;
     int r;
 
@@ -142,7 +179,12 @@ int pl__sq_mailbox_append(pl_store *store, pl_store_envelope *envs, size_t n, si
                 *failed = i;
             goto out;
         }
-        if ((r = insert_envelope(s, ref, seq, &envs[i])) != PL_STORE_OK)
+        if (starts_shared_run(envs, n, i))
+            r = insert_payload(s, &envs[i], &payload);
+        else if (!shares_previous(envs, i))
+            payload = 0;
+        if (r != PL_STORE_OK ||
+            (r = insert_envelope(s, ref, seq, &envs[i], payload)) != PL_STORE_OK)
             goto out;
         envs[i].seq = seq;
     }
@@ -191,8 +233,12 @@ int pl__sq_mailbox_fetch(pl_store *store, const char *username, uint32_t device_
         int ct_len = sqlite3_column_bytes(st, 4);
         const void *cmid = sqlite3_column_blob(st, 5);
         int cmid_len = sqlite3_column_bytes(st, 5);
+        sqlite3_int64 sender_device = sqlite3_column_int64(st, 2);
+        sqlite3_int64 group = sqlite3_column_int64(st, 6);
 
-        if (!sender || ct_len < 0 || !cmid || cmid_len != PL_STORE_CLIENT_MESSAGE_ID_BYTES) {
+        if (!sender || ct_len < 0 || !cmid || cmid_len != PL_STORE_CLIENT_MESSAGE_ID_BYTES ||
+            sender_device < 0 || sender_device > UINT32_MAX || (group != 0 && group != 1) ||
+            sqlite3_column_int(st, 7) != 0) {
             r = pl__sq_error(s, PL_STORE_E_CORRUPT, "stored envelope is damaged");
             goto out;
         }
@@ -201,8 +247,8 @@ int pl__sq_mailbox_fetch(pl_store *store, const char *username, uint32_t device_
         e.recipient_device = device_id;
         e.seq = (uint64_t)sqlite3_column_int64(st, 0);
         e.sender = (const char *)sender;
-        e.sender_device = (uint32_t)(sqlite3_column_int64(st, 2) & 0xffffffff);
-        e.group = (sqlite3_column_int64(st, 2) & GROUP_FLAG_BIT) != 0;
+        e.sender_device = (uint32_t)sender_device;
+        e.group = (int)group;
         e.server_ts_ms = (uint64_t)sqlite3_column_int64(st, 3);
         e.ciphertext = ct ? ct : (const void *)"";
         e.ciphertext_len = (size_t)ct_len;
@@ -236,9 +282,7 @@ static int pending_sub(pl__sq *s, int64_t ref, int64_t n)
         sqlite3_reset(st);
         return r;
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? PL_STORE_OK : pl__sq_fail(s, rc, "update pending count");
+    return pl__sq_step_done(s, st, "update pending count");
 }
 
 int pl__sq_mailbox_ack(pl_store *store, const char *username, uint32_t device_id,
@@ -266,12 +310,8 @@ int pl__sq_mailbox_ack(pl_store *store, const char *username, uint32_t device_id
             r = pl__sq_fail(s, rc, "bind");
             goto out;
         }
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            r = pl__sq_fail(s, rc, "acknowledge envelope");
+        if ((r = pl__sq_step_done(s, st, "acknowledge envelope")) != PL_STORE_OK)
             goto out;
-        }
         gone += sqlite3_changes(s->db);
     }
     if ((r = pending_sub(s, ref, gone)) != PL_STORE_OK || (r = pl__sq_commit(s)) != PL_STORE_OK)
@@ -356,12 +396,8 @@ static int expire_chunk(pl__sq *s, int64_t cutoff, struct expired_device *dev, s
             r = pl__sq_fail(s, rc, "bind");
             goto out;
         }
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            r = pl__sq_fail(s, rc, "expire envelopes");
+        if ((r = pl__sq_step_done(s, st, "expire envelopes")) != PL_STORE_OK)
             goto out;
-        }
         dev[i].count = (uint64_t)sqlite3_changes(s->db);
         if ((r = pending_sub(s, dev[i].ref, (int64_t)dev[i].count)) != PL_STORE_OK)
             goto out;
@@ -419,12 +455,8 @@ static int prune_chunk(pl__sq *s, int64_t cutoff, int *deleted)
         r = pl__sq_fail(s, rc, "bind");
         goto out;
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        r = pl__sq_fail(s, rc, "prune send records");
+    if ((r = pl__sq_step_done(s, st, "prune send records")) != PL_STORE_OK)
         goto out;
-    }
     if ((r = pl__sq_commit(s)) != PL_STORE_OK)
         goto out;
     *deleted = sqlite3_changes(s->db);
@@ -525,12 +557,8 @@ int pl__sq_send_record(pl_store *store, const char *sender, uint32_t sender_devi
         sqlite3_reset(st);
         goto out;
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        r = pl__sq_fail(s, rc, "record send");
+    if ((r = pl__sq_step_done(s, st, "record send")) != PL_STORE_OK)
         goto out;
-    }
     if (sqlite3_changes(s->db) == 0) {
         if ((r = send_first_ts(s, ref, client_message_id, &first)) == PL_STORE_OK)
             r = pl__sq_error(s, PL_STORE_E_EXISTS, "message already sent by this device");

@@ -66,6 +66,14 @@ static void run_batch(pl_store_worker *w, pl_job *first)
         j->run(j, w->store);
         envelopes += j->envelopes;
     }
+    for (j = first; j; j = j->next)
+        if (j->before_commit && j->before_commit(j, w->store) != 0) {
+            pl_log(PL_CONFIG_LOG_ERROR, "store batch could not be made durable");
+            pl_store_batch_rollback(w->store);
+            for (j = first; j; j = j->next)
+                j->commit_failed = 1;
+            return;
+        }
     if ((r = pl_store_batch_commit(w->store)) != PL_STORE_OK) {
         pl_log(PL_CONFIG_LOG_ERROR, "store commit failed",
                PL_LOG_STR("error", pl_store_last_error(w->store)));

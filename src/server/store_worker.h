@@ -32,6 +32,11 @@ struct pl_job {
     /* On the worker thread, inside the batch: do the store work and record results in the
      * enclosing struct. Must not touch loop-thread state. */
     void (*run)(pl_job *job, pl_store *store);
+    /* Optional (NULL: none). On the worker thread, after every job of the batch ran and before
+     * its commit: makes durable what run wrote outside the store (a blob file's bytes), once
+     * for the whole batch. Non-zero: the batch is rolled back and every job in it fails
+     * (commit_failed), as when the commit itself fails. Not called for standalone jobs. */
+    int (*before_commit)(pl_job *job, pl_store *store);
     /* On the loop thread, after the batch committed (or failed to). */
     void (*done)(pl_job *job);
     /* Set by the worker before done: 1 if the batch did not commit, so nothing `run` wrote

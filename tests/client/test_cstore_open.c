@@ -207,7 +207,13 @@ static void key_enc_limits_are_bounded(void **state)
     patch(f, "store.key.enc", 0, "XXXX", 4); /* magic */
     cs_open_expect(f, "pw", PL_CSTORE_E_CORRUPT);
     cs_write_file(p, orig, n);
-    patch(f, "store.key.enc", 100, "X", 1); /* ciphertext: looks like a wrong passphrase */
+    {
+        /* One ciphertext byte flipped (never a no-op, as writing a fixed byte could be): it
+         * looks like a wrong passphrase. */
+        uint8_t flipped = (uint8_t)(orig[100] ^ 0x01);
+
+        patch(f, "store.key.enc", 100, &flipped, 1);
+    }
     cs_open_expect(f, "pw", PL_CSTORE_E_PASSPHRASE);
     cs_write_file(p, orig, n - 1); /* truncated */
     cs_open_expect(f, "pw", PL_CSTORE_E_CORRUPT);

@@ -77,6 +77,8 @@ static void defaults_are_the_documented_values(void **state)
     assert_int_equal(cfg.server.max_connections, 10000);
     assert_int_equal(cfg.server.frames_per_second, 100);
     assert_int_equal(cfg.server.frames_burst, 400);
+    assert_int_equal(cfg.blobs.frames_per_second, 1000);
+    assert_int_equal(cfg.blobs.frames_burst, 400);
     assert_int_equal(cfg.server.max_frame_bytes, 1114112);
     /* 96 KiB of plaintext plus the overhead of a prekey message. */
     assert_int_equal(PL_MESSAGE_MAX_OVERHEAD, 136);
@@ -245,6 +247,8 @@ static void units_and_numbers(void **state)
         /* 54 */ {"prekeys", "low_watermark", "10000", 0, 0},
         /* 55 */ {"mailbox", "quota_envelopes", "10000000", 1, 10000000},
         /* 56 */ {"mailbox", "quota_envelopes", "10000001", 0, 0},
+        /* 57 */ {"blobs", "frames_per_second", "100000", 1, 100000},
+        /* 58 */ {"blobs", "frames_per_second", "0", 0, 0},
     };
     char text[256];
 
@@ -274,7 +278,8 @@ static void units_and_numbers(void **state)
             else if (!strcmp(t[i].key, "idle_timeout"))
                 got = cfg.server.idle_timeout_ms;
             else if (!strcmp(t[i].key, "frames_per_second"))
-                got = cfg.server.frames_per_second;
+                got = !strcmp(t[i].section, "blobs") ? cfg.blobs.frames_per_second
+                                                     : cfg.server.frames_per_second;
             else if (!strcmp(t[i].key, "low_watermark"))
                 got = cfg.prekeys.low_watermark;
             else if (!strcmp(t[i].key, "quota_envelopes"))

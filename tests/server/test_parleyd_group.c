@@ -3,9 +3,14 @@
  * (PROTOCOL.md §31): one ciphertext fanned out to many devices of many users, live and
  * offline, with Envelope.group set; the per-account device check (missing, extra, stale, and
  * the sender's own other devices); idempotent resends; the mailbox quota (all or none); the
- * [limits] maximum and the ciphertext size; malformed requests; 300 accounts at once.
+ * [limits] maximum and the ciphertext size; malformed requests; 300 accounts at once; the
+ * one stored copy of a fan-out's ciphertext (schema v5) across a restart, released by the
+ * last acknowledgement.
  */
+#include <time.h>
+
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "parleyd_test.h"
 
@@ -597,6 +602,87 @@ static void test_large_fanout(void **state)
     ph_test_end();
 }
 
+/* Runs sql (one row, one integer column) on the server's database, read beside it (WAL). */
+static int64_t db_count(const ph_server *s, const char *sql)
+{
+    char path[PH_PATH_MAX];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v;
+
+    snprintf(path, sizeof path, "%s/parleyd.db", s->data_dir);
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_close(db), SQLITE_OK);
+    return v;
+}
+
+/* Waits (bounded, 10 s) until the server's database holds `want` shared payloads. */
+static void expect_payloads(const ph_server *s, int64_t want)
+{
+    int64_t got = -1;
+
+    for (int i = 0; i < 1000 && (got = db_count(s, "SELECT count(*) FROM group_payloads")) != want;
+         i++)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    assert_int_equal(got, want);
+}
+
+/* 8: a fan-out's ciphertext is stored once (schema v5, PROTOCOL.md §31.4), read back whole by
+ * every device from the store after a restart, and deleted with the last acknowledgement. */
+static void test_shared_payload_lifetime(void **state)
+{
+    wi_account *u[4];
+    wc_conn *c;
+    gs *g = gs_new();
+    static uint8_t ct[16384];
+    Parley__ServerFrame *f = NULL;
+    uint8_t id[16];
+
+    (void)state;
+    ph_test_begin();
+    own = ph_start(NULL);
+    new_users(own, "gpay", u, 4);
+    c = login_quiet(own, u[0], 1);
+    for (size_t i = 1; i < 4; i++)
+        gs_account(g, u[i], 0);
+    randombytes_buf(ct, sizeof ct);
+    randombytes_buf(id, sizeof id);
+    EXPECT(gs_send(c, g, ct, sizeof ct, id, 16, NULL), ST(OK));
+    wc_close(c);
+    expect_payloads(own, 1);
+    assert_int_equal(db_count(own, "SELECT coalesce(sum(length(ciphertext)), 0) FROM envelopes"),
+                     0);
+    assert_int_equal(db_count(own, "SELECT count(*) FROM envelopes WHERE is_group = 1"), 3);
+    ph_stop(own);
+    ph_restart(own);
+    for (size_t i = 1; i < 4; i++) {
+        wc_conn *cr = wo_login(own->port, own->cert_path, u[i], &u[i]->devices[0]);
+        Parley__Envelope *e;
+        uint64_t seq;
+
+        EXPECT(wo_next_envelope(cr, &f, WC_TIMEOUT_MS), WC_OK);
+        e = f->push->envelope;
+        assert_true(e->group);
+        assert_int_equal(e->ciphertext.len, sizeof ct);
+        assert_memory_equal(e->ciphertext.data, ct, sizeof ct);
+        seq = e->seq;
+        pl_frame_server_free(f);
+        EXPECT(wo_expect_queue_empty(cr, WC_TIMEOUT_MS), WC_OK);
+        EXPECT(wo_ack(cr, &seq, 1), ST(OK));
+        wc_close(cr);
+        expect_payloads(own, i < 3 ? 1 : 0); /* kept until the last device's ack */
+    }
+    assert_int_equal(db_count(own, "SELECT count(*) FROM envelopes"), 0);
+    free_users(u, 4);
+    free(g);
+    ph_test_end();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +693,7 @@ int main(void)
         cmocka_unit_test_teardown(test_limits, teardown),
         cmocka_unit_test_teardown(test_bad_input, teardown),
         cmocka_unit_test_teardown(test_large_fanout, teardown),
+        cmocka_unit_test_teardown(test_shared_payload_lifetime, teardown),
     };
 
     if (pl_init() != PL_OK)

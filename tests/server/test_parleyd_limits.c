@@ -164,6 +164,64 @@ static void test_frames_per_second(void **state)
     ph_test_end();
 }
 
+/* One BlobGet of an unknown blob: whatever the answer, it went through the rate limiter. */
+static uint32_t blob_get_status(wc_conn *c, uint32_t *retry)
+{
+    Parley__Request req = PARLEY__REQUEST__INIT;
+    Parley__BlobGet body = PARLEY__BLOB_GET__INIT;
+    Parley__ServerFrame *f = NULL;
+    uint8_t id[16] = {7};
+    uint32_t st;
+
+    body.blob_id.data = id;
+    body.blob_id.len = sizeof id;
+    body.max = 1024;
+    req.body_case = PARLEY__REQUEST__BODY_BLOB_GET;
+    req.blob_get = &body;
+    EXPECT(wc_request(c, &req, &f, WC_TIMEOUT_MS), WC_OK);
+    st = wc_status(f);
+    if (st == ST(RATE_LIMITED))
+        *retry = f->response->status->retry_after_ms;
+    pl_frame_server_free(f);
+    return st;
+}
+
+/*
+ * BlobPut and BlobGet draw from a bucket of their own ([blobs] frames_per_second,
+ * frames_burst): past its burst a BlobGet is RATE_LIMITED, and the connection's other requests
+ * are still served from the untouched frame bucket ([server]).
+ */
+static void test_blob_frames_have_their_own_bucket(void **state)
+{
+    wc_conn *c = NULL;
+    int limited = 0, passed = 0;
+    uint32_t retry = 0;
+
+    (void)state;
+    ph_test_begin();
+    own =
+        ph_start((const char *const[]){"server.frames_per_second=5", "server.frames_burst=5",
+                                       "blobs.frames_per_second=5", "blobs.frames_burst=5", NULL});
+    EXPECT(wc_connect(&c, own->port, own->cert_path), WC_OK);
+    for (int i = 0; i < 10; i++) {
+        if (blob_get_status(c, &retry) == ST(RATE_LIMITED))
+            limited++;
+        else
+            passed++;
+    }
+    fprintf(stderr, "[blob fps] %d passed the limiter, %d rate limited, retry_after_ms %u\n",
+            passed, limited, retry);
+    assert_true(limited > 0);
+    assert_true(passed <= 6); /* the burst, plus what refilled meanwhile */
+    assert_true(retry > 0 && retry <= 1000);
+    /* The frame bucket was not drawn from: its burst of 5 is all there. */
+    for (int i = 0; i < 4; i++)
+        EXPECT(wo_ping(c), ST(OK));
+    wc_close(c);
+    ph_stop(own);
+    ph_test_end();
+}
+
 static void test_max_connections(void **state)
 {
     wc_conn *c[3] = {NULL}, *extra = NULL;
@@ -236,6 +294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_slow_reader_is_closed, teardown),
         cmocka_unit_test_teardown(test_frames_per_second, teardown),
+        cmocka_unit_test_teardown(test_blob_frames_have_their_own_bucket, teardown),
         cmocka_unit_test_teardown(test_max_connections, teardown),
         cmocka_unit_test_teardown(test_admin_endpoints, teardown),
     };

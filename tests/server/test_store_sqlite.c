@@ -103,7 +103,7 @@ static void open_refuses_a_newer_schema_version(void **state)
     open_store(f, NULL);
     pl_store_close(f->s);
     f->s = NULL;
-    raw_exec(f->path, "UPDATE schema_version SET version = 5");
+    raw_exec(f->path, "UPDATE schema_version SET version = 6");
     RC(pl_store_open_sqlite(f->path, NULL, &s, err, sizeof err), PL_STORE_E_VERSION);
     assert_null(s);
     assert_non_null(strstr(err, "newer"));
@@ -456,7 +456,7 @@ static void removed_device_ids_are_never_reused(void **state)
 
 /* A database written by schema version 1 is migrated in place and keeps its envelopes,
  * which read back with an all-zero client message id. */
-static void a_version_1_database_is_migrated_to_version_4(void **state)
+static void a_version_1_database_is_migrated_to_version_5(void **state)
 {
     fixture *f = *state;
     static const uint8_t zero[PL_STORE_CLIENT_MESSAGE_ID_BYTES];
@@ -471,8 +471,11 @@ static void a_version_1_database_is_migrated_to_version_4(void **state)
     RC(pl_store_mailbox_append(f->s, &e, 1, &failed), PL_STORE_OK);
     pl_store_close(f->s);
     f->s = NULL;
-    /* Undo migrations 2 to 4 by hand: what version 1 left on disk. */
-    raw_exec(f->path, "DROP TABLE blob_fetches; DROP TABLE blobs;"
+    /* Undo migrations 2 to 5 by hand: what version 1 left on disk. */
+    raw_exec(f->path, "DROP TRIGGER envelopes_release_payload; DROP INDEX envelopes_by_payload;"
+                      " ALTER TABLE envelopes DROP COLUMN payload_id;"
+                      " ALTER TABLE envelopes DROP COLUMN is_group; DROP TABLE group_payloads;"
+                      " DROP TABLE blob_fetches; DROP TABLE blobs;"
                       " DROP TABLE kt_versions; DROP TABLE kt_entries; DROP TABLE kt_cosignatures;"
                       " DROP TABLE removed_devices; DROP TABLE sent_messages;"
                       " ALTER TABLE envelopes DROP COLUMN client_message_id;"
@@ -480,7 +483,7 @@ static void a_version_1_database_is_migrated_to_version_4(void **state)
     assert_int_equal(raw_count(f->path, "SELECT version FROM schema_version"), 1);
 
     open_store(f, NULL);
-    assert_int_equal(raw_count(f->path, "SELECT version FROM schema_version"), 4);
+    assert_int_equal(raw_count(f->path, "SELECT version FROM schema_version"), 5);
     assert_int_equal(raw_count(f->path, "SELECT count(*) FROM kt_versions"), 0);
     assert_int_equal(raw_count(f->path, "SELECT count(*) FROM blobs"), 0);
     memset(&c, 0, sizeof c);
@@ -748,7 +751,7 @@ int main(void)
         T(device_limit_default_is_six_and_is_configurable),
         T(device_remove_drops_its_prekeys_and_mailbox),
         T(removed_device_ids_are_never_reused),
-        T(a_version_1_database_is_migrated_to_version_4),
+        T(a_version_1_database_is_migrated_to_version_5),
         T(blobs_quota_fetches_and_expiry),
         T(signed_prekey_put_replaces_and_get_returns_it),
         T(onetime_prekeys_are_claimed_once_lowest_id_first),
