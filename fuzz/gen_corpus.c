@@ -790,6 +790,37 @@ static size_t group_content(uint8_t *out, uint8_t key, uint8_t id_len)
     return n;
 }
 
+/* A group message's Content (PROTOCOL.md §32.4): {1: id, 3: "hi", 102: group id (16),
+ * 103: epoch 7, 104: the sender's state hash of hash_len bytes}. Keys: 102 = b2 06, 103 (a
+ * varint) = b8 06, 104 = c2 06. */
+static size_t group_message_content(uint8_t *out, uint8_t hash_len)
+{
+    size_t n = 0;
+
+    out[n++] = 0x0a;
+    out[n++] = 16;
+    memset(out + n, 0x11, 16);
+    n += 16;
+    out[n++] = 0x1a;
+    out[n++] = 2;
+    out[n++] = 'h';
+    out[n++] = 'i';
+    out[n++] = 0xb2;
+    out[n++] = 0x06;
+    out[n++] = 16;
+    memset(out + n, 0x44, 16);
+    n += 16;
+    out[n++] = 0xb8;
+    out[n++] = 0x06;
+    out[n++] = 7;
+    out[n++] = 0xc2;
+    out[n++] = 0x06;
+    out[n++] = hash_len;
+    memset(out + n, 0x55, hash_len);
+    n += hash_len;
+    return n;
+}
+
 static void gen_content(void)
 {
     const char *t = "content";
@@ -803,6 +834,8 @@ static void gen_content(void)
     write_seed(t, "genuine-group-update", buf, group_content(buf, 0xa2, 16));
     write_seed(t, "genuine-group-sender-key", buf, group_content(buf, 0xaa, 16));
     write_seed(t, "edit-group-update-short-id", buf, group_content(buf, 0xa2, 15));
+    write_seed(t, "genuine-group-message-state", buf, group_message_content(buf, 32));
+    write_seed(t, "edit-group-message-short-hash", buf, group_message_content(buf, 31));
 }
 
 /* Writes selector || in (the input of the targets that take a selector byte). */

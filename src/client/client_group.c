@@ -201,6 +201,15 @@ out:
     return r;
 }
 
+static int kt_has_device(const pl_account_state *st, const pl_group_device *d)
+{
+    for (size_t i = 0; i < st->n_devices; i++)
+        if (st->devices[i].device_id == d->device_id &&
+            sodium_memcmp(st->devices[i].identity_key, d->identity_key, PL_PUBKEY_BYTES) == 0)
+            return 1;
+    return 0;
+}
+
 /* The ghost-device check of one member against its verified state (looked up again once if
  * it differs: the log may have moved on). */
 static int check_member(pl_client *c, const pl_group_member *m)
@@ -223,6 +232,15 @@ static int check_member(pl_client *c, const pl_group_member *m)
         if (pl_group_member_check_account_state(m, &kt->state) == PL_OK)
             goto out;
     }
+    /* Name the first device that differs (the user must know which device is the ghost). */
+    for (size_t i = 0; i < m->n_devices; i++)
+        if (!kt_has_device(&kt->state, &m->devices[i])) {
+            r = cl_fail(c, PL_CLIENT_E_KT_UNLOGGED,
+                        "the group lists device %u of %s, which %s's verified key-transparency "
+                        "state does not: refusing",
+                        m->devices[i].device_id, user, user);
+            goto out;
+        }
     r = cl_fail(c, PL_CLIENT_E_KT_UNLOGGED,
                 "the group lists devices of %s that its verified key-transparency state does "
                 "not (or not those it does): refusing",
@@ -710,6 +728,25 @@ static int defer_key(pl_client *c, const pl_cstore_group *g, const char *to)
     return PL_CLIENT_OK;
 }
 
+/* Do we hold a chain of any device of member m in group id? */
+static int holds_key_of(pl_client *c, const uint8_t id[16], const pl_group_member *m)
+{
+    char user[CL_USERNAME_MAX + 1], name[64];
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    int held = 0;
+
+    member_name(m, user);
+    for (size_t i = 0; i < m->n_devices && !held; i++) {
+        rx_name(name, id, user, m->devices[i].device_id);
+        held = pl_cstore_secret_get(c->store, name, &blob, &len) == PL_CSTORE_OK;
+        pl_cstore_free_secret(blob, len);
+        blob = NULL;
+        len = 0;
+    }
+    return held;
+}
+
 static void apply_update(pl_client *c, const char *sender, uint32_t sender_device,
                          const Parley__GroupUpdate *gu)
 {
@@ -807,6 +844,15 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
         group_notice(c, sender, "you were removed from group %s", g.name);
         goto out;
     }
+    /* A new member whose key reached us before this add (store_key did not answer it). */
+    if (applied.kind == PL_GROUP_CHANGE_ADD && holds_key_of(c, id, &applied.subject)) {
+        char subject[CL_USERNAME_MAX + 1];
+
+        member_name(&applied.subject, subject);
+        if (defer_key(c, &g, subject) != PL_CLIENT_OK)
+            group_notice(c, sender, "could not send our group key: %s", c->err);
+        goto out;
+    }
     if (applied.rotate_sender_keys) {
         if (new_own_key(c, &g, &key) == PL_CLIENT_OK && send_key_to_all(c, next, key) == 0)
             goto out;
@@ -816,6 +862,22 @@ out:
     pl_group_state_free(base);
     pl_group_state_free(next);
     pl_sender_key_free(key);
+}
+
+/* Is (device_id, identity_key) a device of member `user` in g's state? */
+static int is_member_device(pl_client *c, const pl_cstore_group *g, const char *user,
+                            uint32_t device_id, const uint8_t identity_key[PL_PUBKEY_BYTES])
+{
+    pl_group_state *st = NULL;
+    long idx;
+    int ok;
+
+    if (cl_group_load_state(c, g, &st) != PL_CLIENT_OK)
+        return 0;
+    idx = pl_group_state_find_member(st, (const uint8_t *)user, strlen(user));
+    ok = idx >= 0 && pl_group_state_find_device(st, device_id, identity_key) == idx;
+    pl_group_state_free(st);
+    return ok;
 }
 
 static void store_key(pl_client *c, const char *sender, uint32_t sender_device,
@@ -862,10 +924,19 @@ static void store_key(pl_client *c, const char *sender, uint32_t sender_device,
     }
     /* The first chain of another member device (our own new device too): answer with ours
      * (a new member or device, or one that joined while we did), over the session its
-     * message started, once the messages waiting are processed (cl_group_flush_joins). */
-    if (first && pl_cstore_group_by_id(c->store, info.group_id, &g) == PL_CSTORE_OK && g.active &&
-        defer_key(c, &g, sender) != PL_CLIENT_OK)
-        group_notice(c, sender, "could not send our group key: %s", c->err);
+     * message started, once the messages waiting are processed (cl_group_flush_joins). Only
+     * a member device of our state is answered: anyone can name a group id (the server reads
+     * it off every group message), and our chain would let them read what we send. A key
+     * that overtook the add of its member is answered when that add arrives (apply_update). */
+    if (first && pl_cstore_group_by_id(c->store, info.group_id, &g) == PL_CSTORE_OK && g.active) {
+        if (!is_member_device(c, &g, sender, info.device_id, info.identity_key))
+            group_notice(c, sender,
+                         "a group key from %s's device %u, which is not a member device of %s: "
+                         "not answered",
+                         sender, info.device_id, g.name);
+        else if (defer_key(c, &g, sender) != PL_CLIENT_OK)
+            group_notice(c, sender, "could not send our group key: %s", c->err);
+    }
 out:
     if (buf)
         sodium_memzero(buf, cap);

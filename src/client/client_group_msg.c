@@ -109,7 +109,7 @@ static int send_once(pl_client *c, const char *name, const char *text, size_t te
     pl_cstore_message m;
     char **users = NULL, *copy = NULL, *joined = NULL, peer[33];
     uint32_t *counts = NULL, *ids = NULL;
-    uint8_t *keys = NULL, *pt = NULL, *ctext = NULL, *body = NULL, msg_id[16];
+    uint8_t *keys = NULL, *pt = NULL, *ctext = NULL, *body = NULL, msg_id[16], state_hash[32];
     size_t n_members, n_users = 0, n_dev = 0, pt_len = 0, ct_len = 0, body_len = 0;
     uint64_t now = cl_now_ms();
     int r;
@@ -187,6 +187,10 @@ static int send_once(pl_client *c, const char *name, const char *text, size_t te
     ct.text = copy;
     ct.group_id.data = g.group_id;
     ct.group_id.len = 16;
+    ct.group_epoch = pl_group_state_epoch(st);
+    pl_group_state_hash(st, state_hash);
+    ct.group_state_hash.data = state_hash;
+    ct.group_state_hash.len = sizeof state_hash;
     ct.attachment = (Parley__Attachment *)c->attach_next; /* pl_client_group_send_file's */
     for (size_t pad = 0; pad < sizeof zeros; pad++) {
         ct.padding.data = (uint8_t *)zeros;
@@ -341,6 +345,39 @@ static int unreadable(pl_client *c, const Parley__Envelope *env, const char *why
     return PL_CLIENT_OK;
 }
 
+/* The sender's group state when it sent (Content group_epoch, group_state_hash) is not ours:
+ * a change did not reach one of us, so a member removed may still read what the one behind
+ * sends (the server can withhold changes). Announced, with who is behind; the message is
+ * authentic and shown. Absent (an older sender): nothing to compare. */
+static void state_differs(pl_client *c, const char *sender, const pl_cstore_group *g,
+                          const pl_group_state *st, const Parley__Content *ct)
+{
+    uint8_t ours[32];
+    uint32_t epoch = pl_group_state_epoch(st);
+    char text[300];
+
+    pl_group_state_hash(st, ours);
+    if (ct->group_state_hash.len != 32 || sodium_memcmp(ours, ct->group_state_hash.data, 32) == 0)
+        return;
+    if (ct->group_epoch < epoch)
+        snprintf(text, sizeof text,
+                 "%s sent this from an older state of group %s (epoch %u; ours is %u): a change "
+                 "did not reach that device, and a member it removed may still read what it "
+                 "sends",
+                 sender, g->name, ct->group_epoch, epoch);
+    else if (ct->group_epoch > epoch)
+        snprintf(text, sizeof text,
+                 "%s sent this from a newer state of group %s (epoch %u; ours is %u): a change "
+                 "has not reached this device yet",
+                 sender, g->name, ct->group_epoch, epoch);
+    else
+        snprintf(text, sizeof text,
+                 "%s's state of group %s at epoch %u is not ours: the group has forked (a change "
+                 "reached some members and another change others)",
+                 sender, g->name, epoch);
+    (void)cl_notice(c, sender, text);
+}
+
 int cl_group_receive(pl_client *c, const Parley__Envelope *env, pl_client_message_cb cb, void *ctx,
                      int *stop)
 {
@@ -356,7 +393,7 @@ int cl_group_receive(pl_client *c, const Parley__Envelope *env, pl_client_messag
     size_t blob_len = 0, pt_len = 0, cap = env->ciphertext.len, saved_len = 0, body_len = 0;
     const char *why = NULL;
     long idx;
-    int r, fresh;
+    int r, e, fresh;
 
     *stop = 0;
     if (pl_group_message_header_parse(env->ciphertext.data, env->ciphertext.len, &h) != PL_OK)
@@ -386,15 +423,21 @@ int cl_group_receive(pl_client *c, const Parley__Envelope *env, pl_client_messag
         r = cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
         goto fail;
     }
-    if (pl_sender_key_receiver_decrypt(rx, env->ciphertext.data, env->ciphertext.len, pt, cap,
-                                       &pt_len) != PL_OK) {
-        why = "it does not decrypt with its sender's group key (sent before we had it, or "
-              "after we were removed)";
+    if ((e = pl_sender_key_receiver_decrypt(rx, env->ciphertext.data, env->ciphertext.len, pt, cap,
+                                            &pt_len)) != PL_OK) {
+        /* Say which: a replay and a rotated key are attacks or losses the user should tell
+         * apart from a damaged message. */
+        why = e == PL_E_REPLAY ? "it was read before (a replay), or is too old to decrypt"
+              : e == PL_E_SESSION_MISMATCH
+                  ? "its sender's group key has changed and this device was not given the new "
+                    "one (sent after we were removed, or before its key reached us)"
+                  : "it does not decrypt with its sender's group key";
         goto out;
     }
     if (cl_content_parse(pt, pt_len, &content) != 0 || content->group_id.len != 16 ||
         sodium_memcmp(content->group_id.data, h.group_id, 16) != 0 || content->receipt ||
-        content->group_update || content->group_sender_key) {
+        content->group_update || content->group_sender_key ||
+        (content->group_state_hash.len != 0 && content->group_state_hash.len != 32)) {
         why = "its content is malformed";
         goto out;
     }
@@ -436,6 +479,8 @@ int cl_group_receive(pl_client *c, const Parley__Envelope *env, pl_client_messag
         r = cl_store_fail(c, r, "storing a message");
         goto fail;
     }
+    if (fresh)
+        state_differs(c, env->sender, &g, st, content);
     if (fresh && cl_show_message(c, &m, cb, ctx))
         *stop = 1;
     r = PL_CLIENT_OK;
