@@ -132,6 +132,14 @@ void cli_format_local(uint64_t ms, char out[32]);
  * flushes stdout (listen and link are read through pipes).
  */
 void cli_print_message(const cli_ctx *ctx, const pl_client_message *m);
+
+/*
+ * cmd_group.c: after `approve` (added) or `remove-device` changed device_id of our account,
+ * brings our member in every group to our devices (pl_client_group_own_devices_changed).
+ * Returns how many groups changed; a failure is a warning on stderr, not an error: the
+ * device change itself is done, and the groups follow at the next group send.
+ */
+size_t cli_groups_follow_devices(const char *what, pl_client *c, uint32_t device_id, int added);
 /* pl_client_receipt_cb printing a receipt (ctx is the cli_ctx): a text line, or with --json
  * one line {"receipt":{"from","device","status","sent_at","ids"}}. */
 void cli_receipt_cb(void *ctx, const pl_client_receipt *r);

@@ -14,6 +14,7 @@ int cmd_approve(cli_ctx *ctx, int argc, char **argv)
     pl_client *c = NULL;
     uint32_t device_id = 0;
     char device_name[65];
+    size_t groups = 0;
     int code, r = CLI_EXIT_USAGE;
 
     if (cli_parse_plain(ctx, "approve", argc, argv, 1, 1, &r) != 0)
@@ -26,10 +27,11 @@ int cmd_approve(cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     device_name[sizeof device_name - 1] = '\0';
+    groups = cli_groups_follow_devices("approve", c, device_id, 1);
     if (ctx->json) {
         printf("{\"approved\":true,\"device\":%lu,\"name\":", (unsigned long)device_id);
         cli_put_json_string(stdout, device_name, strlen(device_name));
-        fputs("}\n", stdout);
+        printf(",\"groups_updated\":%zu}\n", groups);
     } else {
         printf("Approved device %lu", (unsigned long)device_id);
         if (device_name[0]) {
@@ -38,6 +40,8 @@ int cmd_approve(cli_ctx *ctx, int argc, char **argv)
             fputs(")", stdout);
         }
         fputs(".\n", stdout);
+        if (groups)
+            printf("Updated %zu group%s.\n", groups, groups == 1 ? "" : "s");
     }
     r = CLI_EXIT_OK;
 out:

@@ -1,6 +1,8 @@
 /*
  * cmd_group.c: `parley group create NAME USER...`, `group add NAME USER`, `group remove NAME
- * USER`, `group leave NAME`, `group info NAME` (client.h "Groups", PROTOCOL.md §32).
+ * USER`, `group leave NAME`, `group rename NAME NEWNAME`, `group info NAME` (client.h
+ * "Groups", PROTOCOL.md §32). NAME is always the local name; `rename` changes the group's
+ * shared name, which `info` shows when it differs.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -15,6 +17,8 @@ static void print_info(const cli_ctx *ctx, const pl_client_group *g)
     if (ctx->json) {
         fputs("{\"group\":", stdout);
         cli_put_json_string(stdout, g->name, strlen(g->name));
+        fputs(",\"name\":", stdout);
+        cli_put_json_string(stdout, g->shared_name, strlen(g->shared_name));
         printf(",\"id\":\"%s\",\"epoch\":%u,\"active\":%s,\"members\":[", g->id, g->epoch,
                g->active ? "true" : "false");
         for (size_t i = 0; i < g->n_members; i++) {
@@ -30,6 +34,11 @@ static void print_info(const cli_ctx *ctx, const pl_client_group *g)
     }
     fputs("group ", stdout);
     cli_put_text(stdout, g->name, strlen(g->name), 0);
+    if (strcmp(g->name, g->shared_name) != 0) {
+        fputs(" (named \"", stdout);
+        cli_put_text(stdout, g->shared_name, strlen(g->shared_name), 0);
+        fputs("\" by its members)", stdout);
+    }
     printf("%s\n  id %s, epoch %u, %zu member%s\n", g->active ? "" : " (you are not a member)",
            g->id, g->epoch, g->n_members, g->n_members == 1 ? "" : "s");
     for (size_t i = 0; i < g->n_members; i++) {
@@ -56,10 +65,11 @@ int cmd_group(cli_ctx *ctx, int argc, char **argv)
     name = argv[optind + 1];
     n = argc - optind - 2; /* arguments after NAME */
     if (!((strcmp(sub, "create") == 0 && n >= 1) ||
-          ((strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0) && n == 1) ||
+          ((strcmp(sub, "add") == 0 || strcmp(sub, "remove") == 0 || strcmp(sub, "rename") == 0) &&
+           n == 1) ||
           ((strcmp(sub, "leave") == 0 || strcmp(sub, "info") == 0) && n == 0))) {
         r = cli_usage_error("group", "expected create NAME USER..., add|remove NAME USER, "
-                                     "leave NAME or info NAME");
+                                     "rename NAME NEWNAME, leave NAME or info NAME");
         goto out;
     }
     if ((r = cli_open(ctx, "group", 0, 0, &c)) != CLI_EXIT_OK)
@@ -70,6 +80,8 @@ int cmd_group(cli_ctx *ctx, int argc, char **argv)
         code = pl_client_group_add(c, name, argv[optind + 2]);
     else if (strcmp(sub, "remove") == 0)
         code = pl_client_group_remove(c, name, argv[optind + 2]);
+    else if (strcmp(sub, "rename") == 0)
+        code = pl_client_group_rename(c, name, argv[optind + 2]);
     else if (strcmp(sub, "leave") == 0)
         code = pl_client_group_leave(c, name);
     if (code == PL_CLIENT_OK && strcmp(sub, "leave") != 0)
@@ -96,6 +108,18 @@ out:
     return r;
 }
 
+size_t cli_groups_follow_devices(const char *what, pl_client *c, uint32_t device_id, int added)
+{
+    size_t n = 0;
+
+    if (pl_client_group_own_devices_changed(c, device_id, added, &n) != PL_CLIENT_OK) {
+        fprintf(stderr, "parley: %s: warning: groups not updated yet (", what);
+        cli_put_text(stderr, pl_client_error(c), strlen(pl_client_error(c)), 0);
+        fputs("); they are at the next group send\n", stderr);
+    }
+    return n;
+}
+
 static int print_group(void *arg, const pl_client_group *g)
 {
     const cli_ctx *ctx = arg;
@@ -103,6 +127,8 @@ static int print_group(void *arg, const pl_client_group *g)
     if (ctx->json) {
         fputs("{\"group\":", stdout);
         cli_put_json_string(stdout, g->name, strlen(g->name));
+        fputs(",\"name\":", stdout);
+        cli_put_json_string(stdout, g->shared_name, strlen(g->shared_name));
         printf(",\"id\":\"%s\",\"epoch\":%u,\"members\":%zu,\"active\":%s}\n", g->id, g->epoch,
                g->n_members, g->active ? "true" : "false");
     } else {

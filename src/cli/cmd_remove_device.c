@@ -12,6 +12,7 @@ int cmd_remove_device(cli_ctx *ctx, int argc, char **argv)
 {
     pl_client *c = NULL;
     unsigned long long id = 0;
+    size_t groups = 0;
     int code, r = CLI_EXIT_USAGE;
 
     if (cli_parse_plain(ctx, "remove-device", argc, argv, 1, 1, &r) != 0)
@@ -26,10 +27,14 @@ int cmd_remove_device(cli_ctx *ctx, int argc, char **argv)
         r = cli_fail("remove-device", code, c, NULL);
         goto out;
     }
-    if (ctx->json)
-        printf("{\"removed\":%llu}\n", id);
-    else
+    groups = cli_groups_follow_devices("remove-device", c, (uint32_t)id, 0);
+    if (ctx->json) {
+        printf("{\"removed\":%llu,\"groups_updated\":%zu}\n", id, groups);
+    } else {
         printf("Removed device %llu.\n", id);
+        if (groups)
+            printf("Updated %zu group%s.\n", groups, groups == 1 ? "" : "s");
+    }
     r = CLI_EXIT_OK;
 out:
     pl_client_close(c);

@@ -88,12 +88,15 @@ static const cli_command commands[] = {
      "usage: parley group create NAME USER...\n"
      "       parley group add|remove NAME USER\n"
      "       parley group leave NAME\n"
+     "       parley group rename NAME NEWNAME\n"
      "       parley group info NAME\n"
      "\n"
      "A group is state its members hold: each change is signed by the device that makes it and\n"
      "checked by every member, and every member's devices must be those the key-transparency\n"
-     "log shows for that member. Removing a member rotates every sender key. NAME: 1 to 31 of\n"
-     "A-Z a-z 0-9 . _ -.\n"},
+     "log shows for that member (a member that links or removes a device updates its groups;\n"
+     "a send updates any member that did not). Removing a member or a device rotates every\n"
+     "sender key. NAME is this device's name for the group: 1 to 31 of A-Z a-z 0-9 . _ -;\n"
+     "rename changes the name every member sees (info shows it), not NAME.\n"},
     {"groups", cmd_groups, "list the groups of this device",
      "usage: parley groups\n"
      "\n"

@@ -299,8 +299,11 @@ typedef struct pl_client_group_member {
 } pl_client_group_member;
 
 typedef struct pl_client_group {
-    char name[32]; /* local name */
-    char id[33];   /* hex group id */
+    char name[32];         /* local name: this device's, fixed at create or join (the
+                            * history's peer "#NAME"); the shared name if it was free */
+    char shared_name[256]; /* the name in the group state, the same for every member: set
+                            * at create, changed by `group rename` (any bytes but NUL) */
+    char id[33];           /* hex group id */
     uint32_t epoch;
     int active; /* 0 once we left or were removed */
     size_t n_members;
@@ -312,6 +315,16 @@ int pl_client_group_create(pl_client *c, const char *name, const char *const *us
 int pl_client_group_add(pl_client *c, const char *name, const char *user);
 int pl_client_group_remove(pl_client *c, const char *name, const char *user);
 int pl_client_group_leave(pl_client *c, const char *name);
+/* parley group rename NAME NEWNAME: a rename change of the shared name (1..255 bytes, no
+ * control characters) sent to every member; the local name NAME stays. */
+int pl_client_group_rename(pl_client *c, const char *name, const char *new_name);
+/* After this device approved (added = 1) or removed (0) device_id of our own account: waits,
+ * bounded, until our verified key-transparency state shows it, then issues a `devices`
+ * change for our member in every active group (PROTOCOL.md §32.2) and sends it. *n_groups
+ * counts the groups changed. E_KT_UNLOGGED when the log did not show it in time (the groups
+ * are then brought up to date at the next group send, by any member). */
+int pl_client_group_own_devices_changed(pl_client *c, uint32_t device_id, int added,
+                                        size_t *n_groups);
 /* Fills *out (members malloc'd: free(out->members)). E_NOT_FOUND. */
 int pl_client_group_info(pl_client *c, const char *name, pl_client_group *out);
 typedef int (*pl_client_group_cb)(void *ctx, const pl_client_group *g);

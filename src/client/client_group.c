@@ -28,6 +28,7 @@
 
 #include <sodium.h>
 
+#include "client_group_devices.h"
 #include "client_internal.h"
 #include "client_kt.h"
 #include "parley/group_state.h"
@@ -92,7 +93,8 @@ int cl_group_load_state(pl_client *c, const pl_cstore_group *g, pl_group_state *
     return PL_CLIENT_OK;
 }
 
-static int save_state(pl_client *c, const pl_cstore_group *g, const pl_group_state *st)
+static int save_state_as(pl_client *c, const pl_cstore_group *g, const pl_group_state *st,
+                         const char *what)
 {
     char name[64];
     size_t cap = pl_group_state_encoded_size(st), len = 0;
@@ -105,10 +107,22 @@ static int save_state(pl_client *c, const pl_cstore_group *g, const pl_group_sta
         free(buf);
         return cl_fail(c, PL_CLIENT_E_NOMEM, "cannot encode a group state");
     }
-    secret_name(name, g, "state");
+    secret_name(name, g, what);
     r = pl_cstore_secret_put(c->store, name, buf, len);
     free(buf);
     return r == PL_CSTORE_OK ? PL_CLIENT_OK : cl_store_fail(c, r, "saving a group's state");
+}
+
+static int save_state(pl_client *c, const pl_cstore_group *g, const pl_group_state *st)
+{
+    return save_state_as(c, g, st, "state");
+}
+
+/* The state before the last change applied ("g<local>/prev"), kept so that a sibling of
+ * that change (a fork) can be recognised (cl_group_adopt_sibling). */
+static int save_parent(pl_client *c, const pl_cstore_group *g, const pl_group_state *st)
+{
+    return save_state_as(c, g, st, "prev");
 }
 
 int cl_group_load_own(pl_client *c, const pl_cstore_group *g, pl_sender_key **out);
@@ -475,6 +489,8 @@ static int make_change(pl_client *c, const pl_cstore_group *g, const pl_group_st
     if ((e = pl_group_apply(st, *change, *change_len, next, applied)) != PL_OK)
         return cl_fail(c, PL_CLIENT_E_USAGE, "that change does not apply to %s (%s)", g->name,
                        pl_strerror(e));
+    if ((e = save_parent(c, g, st)) != PL_CLIENT_OK)
+        return e;
     return save_state(c, g, *next);
 }
 
@@ -577,6 +593,38 @@ out:
     return r;
 }
 
+int pl_client_group_rename(pl_client *c, const char *name, const char *new_name)
+{
+    pl_group_state *st = NULL, *next = NULL;
+    pl_group_change_body body;
+    pl_group_applied applied;
+    pl_cstore_group g;
+    uint8_t *change = NULL;
+    size_t change_len = 0, n = strlen(new_name);
+    int r;
+
+    if (n == 0 || n > PL_GROUP_NAME_MAX)
+        return cl_fail(c, PL_CLIENT_E_USAGE, "a group's name is 1 to %u bytes", PL_GROUP_NAME_MAX);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)new_name[i] < 0x20 || new_name[i] == 0x7f)
+            return cl_fail(c, PL_CLIENT_E_USAGE, "a group's name has no control characters");
+    if ((r = find_group(c, name, &g, 1)) != PL_CLIENT_OK ||
+        (r = cl_group_load_state(c, &g, &st)) != PL_CLIENT_OK)
+        goto out;
+    memset(&body, 0, sizeof body);
+    body.kind = PL_GROUP_CHANGE_RENAME;
+    body.name = (const uint8_t *)new_name;
+    body.name_len = n;
+    /* The shared name changes for every member; local names (which key the history) stay. */
+    if ((r = make_change(c, &g, st, &body, &next, &applied, &change, &change_len)) == PL_CLIENT_OK)
+        r = send_update_to_all(c, st, g.group_id, change, change_len, NULL);
+out:
+    free(change);
+    pl_group_state_free(st);
+    pl_group_state_free(next);
+    return r;
+}
+
 int pl_client_group_remove(pl_client *c, const char *name, const char *user)
 {
     return remove_or_leave(c, name, user);
@@ -620,6 +668,64 @@ static void pick_name(pl_client *c, const pl_group_state *st, pl_cstore_group *g
     }
     cl_hex(g->group_id, 4, hex);
     snprintf(g->name, sizeof g->name, "g-%s", hex);
+}
+
+/*
+ * Our chain for group g is to go to `to` (NULL: every member) once the messages waiting are
+ * processed (cl_group_flush_joins). Sending it at once could start a pairwise session with a
+ * device whose own first message to us (which starts one) is still waiting: each side would
+ * then keep the other's session and neither could read the other (§32.3). The list is a
+ * secret "g<local>/announce": usernames, one per line, or "*" for every member.
+ */
+static int defer_key(pl_client *c, const pl_cstore_group *g, const char *to)
+{
+    char name[64];
+    uint8_t *old = NULL, *buf = NULL;
+    size_t old_len = 0, n = to ? strlen(to) : 1, len = 0;
+    int r;
+
+    secret_name(name, g, "announce");
+    r = pl_cstore_secret_get(c->store, name, &old, &old_len);
+    if (r != PL_CSTORE_OK && r != PL_CSTORE_E_NOT_FOUND)
+        return cl_store_fail(c, r, "reading a group's pending keys");
+    if (r == PL_CSTORE_OK) {
+        /* Already everyone, or already this one: nothing to add. */
+        for (size_t at = 0; at < old_len;) {
+            size_t e = at;
+
+            while (e < old_len && old[e] != '\n')
+                e++;
+            if ((e - at == 1 && old[at] == '*') ||
+                (to && e - at == n && memcmp(old + at, to, n) == 0)) {
+                pl_cstore_free_secret(old, old_len);
+                return PL_CLIENT_OK;
+            }
+            at = e + 1;
+        }
+    }
+    /* At most one line per member (and a bounded list whatever senders claim). */
+    if (!to || old_len > PL_GROUP_MAX_MEMBERS * (CL_USERNAME_MAX + 1u)) {
+        old_len = 0;
+        to = "*";
+        n = 1;
+    }
+    if (!(buf = malloc(old_len + n + 1))) {
+        pl_cstore_free_secret(old, old_len);
+        return cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory");
+    }
+    if (old_len)
+        memcpy(buf, old, old_len);
+    len = old_len;
+    memcpy(buf + len, to, n);
+    len += n;
+    buf[len++] = '\n';
+    pl_cstore_free_secret(old, old_len);
+    r = pl_cstore_secret_put(c->store, name, buf, len);
+    free(buf);
+    if (r != PL_CSTORE_OK)
+        return cl_store_fail(c, r, "saving a group's pending keys");
+    c->group_joined = 1;
+    return PL_CLIENT_OK;
 }
 
 /* Do we hold a chain of any device of member m in group id? */
@@ -670,6 +776,11 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
         return;
     }
     e = pl_group_apply(base, gu->change.data, gu->change.len, &next, &applied);
+    /* A sibling of the change we applied last (two members changed the group at once, to
+     * the same result): the same rule everywhere picks one (client_group_devices.c). */
+    if (e == PL_E_STATE_CHAIN && known &&
+        cl_group_adopt_sibling(c, &g, base, sender, sender_device, gu->change.data, gu->change.len))
+        goto out;
     if (e != PL_OK) {
         if (strcmp(sender, c->username) != 0) /* our own change may come back as a copy */
             group_notice(c, sender, "a group change did not verify (%s): ignored", pl_strerror(e));
@@ -701,14 +812,17 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
         pick_name(c, next, &g);
         if (pl_cstore_begin(c->store) != PL_CSTORE_OK)
             goto out;
+        /* Our chain goes out once the messages already waiting are processed
+         * (cl_group_flush_joins): members that joined with us, or that sent us a devices
+         * change, may have started a session with this device in them, and we must use it
+         * rather than start one of our own at the same time (§32.3). */
         if (pl_cstore_group_add(c->store, &g) != PL_CSTORE_OK || save_state(c, &g, next) ||
-            new_own_key(c, &g, &key) || pl_cstore_commit(c->store) != PL_CSTORE_OK) {
+            (base && save_parent(c, &g, base)) || new_own_key(c, &g, &key) ||
+            defer_key(c, &g, NULL) != PL_CLIENT_OK || pl_cstore_commit(c->store) != PL_CSTORE_OK) {
             pl_cstore_rollback(c->store);
             group_notice(c, sender, "could not save a group: %s", c->err);
             goto out;
         }
-        if (send_key_to_all(c, next, key) != PL_CLIENT_OK)
-            group_notice(c, sender, "could not send our group key: %s", c->err);
         goto out;
     }
     /* A known group: the subject of an add or devices change is checked like a joiner. */
@@ -717,7 +831,7 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
         group_notice(c, sender, "refused a group change: %s", c->err);
         goto out;
     }
-    if (save_state(c, &g, next) != PL_CLIENT_OK) {
+    if (save_parent(c, &g, base) != PL_CLIENT_OK || save_state(c, &g, next) != PL_CLIENT_OK) {
         group_notice(c, sender, "could not save a group: %s", c->err);
         goto out;
     }
@@ -731,12 +845,11 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
         goto out;
     }
     /* A new member whose key reached us before this add (store_key did not answer it). */
-    if (applied.kind == PL_GROUP_CHANGE_ADD && holds_key_of(c, id, &applied.subject) &&
-        cl_group_load_own(c, &g, &key) == PL_CLIENT_OK) {
+    if (applied.kind == PL_GROUP_CHANGE_ADD && holds_key_of(c, id, &applied.subject)) {
         char subject[CL_USERNAME_MAX + 1];
 
         member_name(&applied.subject, subject);
-        if (send_key(c, subject, key) != PL_CLIENT_OK)
+        if (defer_key(c, &g, subject) != PL_CLIENT_OK)
             group_notice(c, sender, "could not send our group key: %s", c->err);
         goto out;
     }
@@ -771,7 +884,6 @@ static void store_key(pl_client *c, const char *sender, uint32_t sender_device,
                       const Parley__GroupSenderKey *sk)
 {
     pl_sender_key_receiver *rx = NULL;
-    pl_sender_key *own = NULL;
     pl_sender_key_info info;
     pl_cstore_group g;
     char name[64];
@@ -792,6 +904,12 @@ static void store_key(pl_client *c, const char *sender, uint32_t sender_device,
     }
     cap = pl_sender_key_receiver_saved_size(rx);
     rx_name(name, info.group_id, sender, sender_device);
+    /* A chain for a group we do not know (yet) counts against its sender's bound. */
+    if (pl_cstore_group_by_id(c->store, info.group_id, &g) != PL_CSTORE_OK &&
+        cl_group_pending_note(c, sender, info.group_id, sender_device) != PL_CLIENT_OK) {
+        group_notice(c, sender, "could not save a group key: %s", c->err);
+        goto out;
+    }
     {
         uint8_t *old = NULL;
         size_t old_len = 0;
@@ -804,23 +922,20 @@ static void store_key(pl_client *c, const char *sender, uint32_t sender_device,
         group_notice(c, sender, "could not save a group key: %s", pl_cstore_last_error(c->store));
         goto out;
     }
-    /* The first chain of a device of another member: answer with ours (a new member, or one
-     * that joined while we did), over the session its message just started. Only a member
-     * device of our state is answered: anyone can name a group id (the server reads it off
-     * every group message), and our chain would let them read what we send. A key that
-     * overtook the add of its member is answered when that add arrives (apply_update). */
-    if (first && strcmp(sender, c->username) != 0 &&
-        pl_cstore_group_by_id(c->store, info.group_id, &g) == PL_CSTORE_OK && g.active) {
+    /* The first chain of another member device (our own new device too): answer with ours
+     * (a new member or device, or one that joined while we did), over the session its
+     * message started, once the messages waiting are processed (cl_group_flush_joins). Only
+     * a member device of our state is answered: anyone can name a group id (the server reads
+     * it off every group message), and our chain would let them read what we send. A key
+     * that overtook the add of its member is answered when that add arrives (apply_update). */
+    if (first && pl_cstore_group_by_id(c->store, info.group_id, &g) == PL_CSTORE_OK && g.active) {
         if (!is_member_device(c, &g, sender, info.device_id, info.identity_key))
             group_notice(c, sender,
                          "a group key from %s's device %u, which is not a member device of %s: "
                          "not answered",
                          sender, info.device_id, g.name);
-        else if (cl_group_load_own(c, &g, &own) == PL_CLIENT_OK) {
-            if (send_key(c, sender, own) != PL_CLIENT_OK)
-                group_notice(c, sender, "could not send our group key: %s", c->err);
-            pl_sender_key_free(own);
-        }
+        else if (defer_key(c, &g, sender) != PL_CLIENT_OK)
+            group_notice(c, sender, "could not send our group key: %s", c->err);
     }
 out:
     if (buf)
@@ -853,8 +968,15 @@ static void fill(const pl_cstore_group *g, const pl_group_state *st, pl_client_g
     cl_hex(g->group_id, 16, out->id);
     out->active = g->active;
     if (st) {
+        size_t len = 0;
+        const uint8_t *shared = pl_group_state_name(st, &len);
+
         out->epoch = pl_group_state_epoch(st);
         out->n_members = pl_group_state_member_count(st);
+        if (len >= sizeof out->shared_name)
+            len = sizeof out->shared_name - 1;
+        memcpy(out->shared_name, shared, len);
+        out->shared_name[len] = '\0';
     }
 }
 
@@ -911,4 +1033,162 @@ int pl_client_groups(pl_client *c, pl_client_group_cb cb, void *ctx)
     int r = pl_cstore_group_list(c->store, list_each, &l);
 
     return r == PL_CSTORE_OK ? PL_CLIENT_OK : cl_store_fail(c, r, "listing groups");
+}
+
+/* ---- For client_group_devices.c (declared in client_group_devices.h) ----------------------- */
+
+int cl_group_member_from_log(pl_client *c, const char *user, pl_group_member *m)
+{
+    return member_from_log(c, user, m);
+}
+
+int cl_group_make_change(pl_client *c, const pl_cstore_group *g, const pl_group_state *st,
+                         const pl_group_change_body *body, pl_group_state **next,
+                         pl_group_applied *applied, uint8_t **change, size_t *change_len)
+{
+    return make_change(c, g, st, body, next, applied, change, change_len);
+}
+
+int cl_group_send_update(pl_client *c, const char *to, const uint8_t group_id[16],
+                         const uint8_t *change, size_t change_len, const uint8_t *prev,
+                         size_t prev_len)
+{
+    return send_update(c, to, group_id, change, change_len, prev, prev_len);
+}
+
+int cl_group_send_update_to_all(pl_client *c, const pl_group_state *st, const uint8_t id[16],
+                                const uint8_t *change, size_t len, const char *skip)
+{
+    return send_update_to_all(c, st, id, change, len, skip);
+}
+
+int cl_group_rotate(pl_client *c, const pl_cstore_group *g, const pl_group_state *next)
+{
+    pl_sender_key *key = NULL;
+    int r = new_own_key(c, g, &key);
+
+    if (r == PL_CLIENT_OK)
+        r = send_key_to_all(c, next, key);
+    pl_sender_key_free(key);
+    return r;
+}
+
+int cl_group_find(pl_client *c, const char *name, pl_cstore_group *g, int need_active)
+{
+    return find_group(c, name, g, need_active);
+}
+
+int cl_group_send_own_key(pl_client *c, const pl_cstore_group *g, const char *to)
+{
+    pl_sender_key *own = NULL;
+    int r = cl_group_load_own(c, g, &own);
+
+    if (r == PL_CLIENT_OK)
+        r = send_key(c, to, own);
+    pl_sender_key_free(own);
+    return r;
+}
+
+int cl_group_load_parent(pl_client *c, const pl_cstore_group *g, pl_group_state **out)
+{
+    char name[64];
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    int r;
+
+    *out = NULL;
+    secret_name(name, g, "prev");
+    if ((r = pl_cstore_secret_get(c->store, name, &blob, &len)) != PL_CSTORE_OK)
+        return r == PL_CSTORE_E_NOT_FOUND ? PL_CLIENT_E_NOT_FOUND
+                                          : cl_store_fail(c, r, "reading a group's state");
+    r = pl_group_state_decode(blob, len, out);
+    pl_cstore_free_secret(blob, len);
+    return r == PL_OK ? PL_CLIENT_OK
+                      : cl_fail(c, PL_CLIENT_E_CORRUPT, "a saved state of %s is damaged", g->name);
+}
+
+int cl_group_save_state(pl_client *c, const pl_cstore_group *g, const pl_group_state *st)
+{
+    return save_state(c, g, st);
+}
+
+/* ---- Chains of groups joined, sent after the messages waiting (§32.3) --------------------- */
+
+typedef struct join_list {
+    pl_cstore_group *g;
+    size_t n, cap;
+} join_list;
+
+static int collect_joined(void *arg, const pl_cstore_group *g)
+{
+    join_list *l = arg;
+
+    if (!g->active)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        pl_cstore_group *more = realloc(l->g, cap * sizeof *more);
+
+        if (!more)
+            return 1;
+        l->g = more;
+        l->cap = cap;
+    }
+    l->g[l->n++] = *g;
+    return 0;
+}
+
+void cl_group_flush_joins(pl_client *c)
+{
+    join_list list = {NULL, 0, 0}, *l = &list;
+
+    c->group_joined = 0;
+    if (pl_cstore_group_list(c->store, collect_joined, l) != PL_CSTORE_OK) {
+        free(l->g);
+        return;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        pl_group_state *st = NULL;
+        pl_sender_key *key = NULL;
+        uint8_t *mark = NULL;
+        size_t mark_len = 0;
+        char announce[64];
+
+        int r;
+
+        secret_name(announce, &l->g[i], "announce");
+        if (pl_cstore_secret_get(c->store, announce, &mark, &mark_len) != PL_CSTORE_OK)
+            continue;
+        r = cl_group_load_state(c, &l->g[i], &st);
+        if (r == PL_CLIENT_OK)
+            r = cl_group_load_own(c, &l->g[i], &key);
+        for (size_t at = 0; r == PL_CLIENT_OK && at < mark_len;) {
+            char user[CL_USERNAME_MAX + 1];
+            size_t e = at;
+
+            while (e < mark_len && mark[e] != '\n')
+                e++;
+            if (e - at == 1 && mark[at] == '*') {
+                r = send_key_to_all(c, st, key);
+            } else if (e - at >= 1 && e - at <= CL_USERNAME_MAX) {
+                memcpy(user, mark + at, e - at);
+                user[e - at] = '\0';
+                /* Members only: a chain from anyone else is no reason to send ours. */
+                if (pl_group_state_find_member(st, (const uint8_t *)user, e - at) >= 0)
+                    r = send_key(c, user, key);
+            }
+            at = e + 1;
+        }
+        pl_cstore_free_secret(mark, mark_len);
+        if (r == PL_CLIENT_OK)
+            (void)pl_cstore_secret_delete(c->store, announce);
+        else
+            group_notice(c, c->username,
+                         "could not send our key of group %s (tried again "
+                         "at the next receive): %s",
+                         l->g[i].name, c->err);
+        pl_group_state_free(st);
+        pl_sender_key_free(key);
+    }
+    free(l->g);
 }

@@ -3,7 +3,9 @@
  * ciphertext with GroupSend, and receiving one.
  *
  * Sending: every member's devices in the group state are checked against that member's
- * verified key-transparency state (cl_group_check_members: a ghost device stops the send);
+ * verified key-transparency state; a member whose verified devices differ gets a devices
+ * change first (cl_group_sync_members, client_group_devices.c), so the group never lists a
+ * device the log does not show, nor lacks one it does;
  * the Content {message_id, sent_at, text, group_id} is padded, encrypted once with our
  * sending chain, the chain saved BEFORE the ciphertext leaves, and GroupSend addresses every
  * member device but this one. The history keeps it under peer "#NAME".
@@ -18,20 +20,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
+#include "client_group_devices.h"
 #include "client_internal.h"
+#include "client_kt.h"
 #include "parley/group_state.h"
 #include "parley/sender_key.h"
 
 #define PAD_TO 64u
 
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000u, (long)(ms % 1000u) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
 /* client_group.c */
-int cl_group_load_state(pl_client *c, const pl_cstore_group *g, pl_group_state **out);
 int cl_group_load_own(pl_client *c, const pl_cstore_group *g, pl_sender_key **out);
 int cl_group_save_own(pl_client *c, const pl_cstore_group *g, const pl_sender_key *key);
-int cl_group_check_members(pl_client *c, const pl_group_state *st);
 void cl_group_rx_name(char out[64], const uint8_t group_id[16], const char *user, uint32_t dev);
 
 static uint8_t *group_body(const char *sender, const char *text, size_t len, size_t *out_len)
@@ -82,8 +92,11 @@ int cl_group_recipient_devices(pl_client *c, const char *name, size_t *n)
     return PL_CLIENT_OK;
 }
 
-int pl_client_group_send(pl_client *c, const char *name, const char *text, size_t text_len,
-                         char id_out[33])
+/* One attempt. Returns PL_CLIENT_OK, an error, or 1 when the server listed other devices
+ * than the group state: the accounts it named were looked up again in the log (refreshing
+ * our verified view of them), and the caller may try once more. */
+static int send_once(pl_client *c, const char *name, const char *text, size_t text_len,
+                     char id_out[33])
 {
     static const uint8_t zeros[PAD_TO + 8];
     Parley__Content ct = PARLEY__CONTENT__INIT;
@@ -110,13 +123,19 @@ int pl_client_group_send(pl_client *c, const char *name, const char *text, size_
         return cl_fail(c, PL_CLIENT_E_REFUSED, "you are no longer a member of %s", name);
     if ((r = cl_group_load_state(c, &g, &st)) != PL_CLIENT_OK)
         return r;
+    /* The ghost-device check, before anything is encrypted: a member whose verified devices
+     * differ from the state gets a devices change from us first (which may rotate our
+     * chain, so the chain is loaded after). */
+    {
+        size_t changed = 0;
+
+        if ((r = cl_group_sync_members(c, &g, &st, NULL, &changed)) != PL_CLIENT_OK)
+            goto out;
+    }
     if ((r = cl_group_load_own(c, &g, &key)) != PL_CLIENT_OK) {
         r = cl_fail(c, PL_CLIENT_E_STORE, "no sender key for %s", name);
         goto out;
     }
-    /* The ghost-device check, before anything is encrypted. */
-    if ((r = cl_group_check_members(c, st)) != PL_CLIENT_OK)
-        goto out;
     n_members = pl_group_state_member_count(st);
     users = calloc(n_members, sizeof *users);
     counts = calloc(n_members, sizeof *counts);
@@ -228,10 +247,25 @@ int pl_client_group_send(pl_client *c, const char *name, const char *text, size_
     if ((r = cl_request(c, &req, &f)) != PL_CLIENT_OK)
         goto out;
     if (cl_status(f) == PARLEY__STATUS_CODE__STATUS_MISMATCHED_DEVICES) {
+        const Parley__Status *s = f->response->status;
+        cl_kt_state *kt = malloc(sizeof *kt);
+
+        /* The server's lists only say whom to look up again (§31.2): a member that linked
+         * or removed a device a moment ago may not be in our cached view yet. */
+        for (size_t i = 0; kt && s && i < s->n_mismatched && i < PL_WIRE_MAX_GROUP_MISMATCHED;
+             i++) {
+            const char *u = s->mismatched[i]->username;
+
+            if (u && pl_group_state_find_member(st, (const uint8_t *)u, strlen(u)) >= 0)
+                (void)cl_kt_current(c, u, 1, kt);
+        }
+        free(kt);
         r = cl_fail(c, PL_CLIENT_E_REFUSED,
-                    "%s lists other devices for members of %s than the group state: a member "
-                    "must update the group (not sent)",
+                    "%s lists other devices for members of %s than the group state and the "
+                    "key-transparency log show (not sent)",
                     c->server, name);
+        if (r == PL_CLIENT_E_REFUSED)
+            r = 1;
         goto out;
     }
     if (cl_status(f) != 0) {
@@ -274,6 +308,21 @@ out:
     pl_group_state_free(st);
     pl_sender_key_free(key);
     return r;
+}
+
+int pl_client_group_send(pl_client *c, const char *name, const char *text, size_t text_len,
+                         char id_out[33])
+{
+    int r = 1;
+
+    /* The server and the log disagree: the log may show a device change a moment later
+     * (published about 1 s after it), so wait between attempts, boundedly. */
+    for (int attempt = 0; attempt <= CL_KT_RETRIES && r == 1; attempt++) {
+        if (attempt > 0)
+            sleep_ms(CL_KT_RETRY_MS);
+        r = send_once(c, name, text, text_len, id_out);
+    }
+    return r == 1 ? PL_CLIENT_E_REFUSED : r;
 }
 
 /* Records the seq with a notice (an unreadable group message). */

@@ -58,6 +58,7 @@ struct pl_client {
     pl_cconn *conn;
     int authenticated;
     int backlog_done; /* QueueEmpty arrived on this connection: the mailbox was pushed */
+    int group_joined; /* a group was joined since the last cl_group_flush_joins */
 
     /* pl_client_send_file -> pl_client_send: the attachment the next Content carries
      * (client_attach.c; NULL otherwise). Borrowed. */
@@ -169,6 +170,10 @@ int cl_send_content(pl_client *c, const char *to, const char *text, size_t text_
  * distributed) as §32 says. Failures are notices. */
 void cl_group_control(pl_client *c, const char *sender, uint32_t sender_device,
                       const Parley__Content *ct);
+/* Sends our chain of every group joined since the last call to its members, once the
+ * messages waiting were processed (end of a receive, listen when idle). Failures are
+ * notices; the group stays marked and is tried again. */
+void cl_group_flush_joins(pl_client *c);
 /* An envelope with `group` set: decrypted with the sender's sender key, checked against the
  * group state, stored, shown (cb), with its seq recorded as seen. Returns PL_CLIENT_OK (also
  * for an unreadable one: a notice) or a store error; *stop is set when cb asks to stop. */

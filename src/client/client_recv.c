@@ -487,8 +487,10 @@ int pl_client_receive(pl_client *c, int wait_ms, pl_client_message_cb cb, void *
         if (r != PL_CLIENT_OK)
             return r;
     }
-    if ((r = flush_acks(c, &rs)) == PL_CLIENT_OK)
+    if ((r = flush_acks(c, &rs)) == PL_CLIENT_OK) {
+        cl_group_flush_joins(c);                         /* after the backlog: see client_group.c */
         cl_receipt_flush(c, PL_CLIENT_STATUS_DELIVERED); /* stored: delivered (§28) */
+    }
     return r;
 }
 
@@ -527,6 +529,8 @@ int pl_client_listen(pl_client *c, volatile sig_atomic_t *stop, pl_client_messag
             /* Idle: what was shown since is read (§28). */
             if (c->n_pending && flush_acks(c, &rs) == PL_CLIENT_OK)
                 cl_receipt_flush(c, PL_CLIENT_STATUS_READ);
+            if (c->group_joined)
+                cl_group_flush_joins(c);  /* idle: what was waiting is processed */
             cl_attach_fetch_when_idle(c); /* files of what was shown (--save-dir) */
             if (mono_ms() - last_ping >= LISTEN_PING_MS) {
                 Parley__Request req = PARLEY__REQUEST__INIT;
