@@ -755,7 +755,8 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
     pl_group_applied applied;
     pl_cstore_group g;
     uint8_t id[16];
-    int known, r, e;
+    uint32_t left_epoch = 0;
+    int known, rejoin = 0, r, e;
 
     if (gu->group_id.len != 16) {
         group_notice(c, sender, "a group change was malformed: ignored");
@@ -763,8 +764,21 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
     }
     memcpy(id, gu->group_id.data, 16);
     known = pl_cstore_group_by_id(c->store, id, &g) == PL_CSTORE_OK;
-    if (known && !g.active)
-        return; /* we left or were removed: nothing more applies */
+    if (known && !g.active) {
+        /* We left or were removed. Only an add of us again applies, with the state it applies
+         * to (prev_state, as for a joiner); it is taken like a join, and must be newer than
+         * the state we were removed in, so that a replay of the change that first added us
+         * cannot bring back a state we are no longer in. */
+        pl_group_state *last = NULL;
+
+        if (gu->prev_state.len == 0)
+            return;
+        if (cl_group_load_state(c, &g, &last) == PL_CLIENT_OK)
+            left_epoch = pl_group_state_epoch(last);
+        pl_group_state_free(last);
+        rejoin = 1;
+        known = 0;
+    }
     if (known) {
         if (cl_group_load_state(c, &g, &base) != PL_CLIENT_OK) {
             group_notice(c, sender, "a change to a group could not be applied: %s", c->err);
@@ -807,18 +821,29 @@ static void apply_update(pl_client *c, const char *sender, uint32_t sender_devic
             group_notice(c, sender, "refused to join a group: %s", c->err);
             goto out;
         }
-        memset(&g, 0, sizeof g);
-        memcpy(g.group_id, id, 16);
-        pick_name(c, next, &g);
+        if (rejoin && pl_group_state_epoch(next) <= left_epoch) {
+            group_notice(c, sender,
+                         "an old change adding you to group %s again was refused (a replay: you "
+                         "left or were removed after it)",
+                         g.name);
+            goto out;
+        }
+        if (!rejoin) { /* a re-added member keeps its local name and history */
+            memset(&g, 0, sizeof g);
+            memcpy(g.group_id, id, 16);
+            pick_name(c, next, &g);
+        }
         if (pl_cstore_begin(c->store) != PL_CSTORE_OK)
             goto out;
         /* Our chain goes out once the messages already waiting are processed
          * (cl_group_flush_joins): members that joined with us, or that sent us a devices
          * change, may have started a session with this device in them, and we must use it
          * rather than start one of our own at the same time (§32.3). */
-        if (pl_cstore_group_add(c->store, &g) != PL_CSTORE_OK || save_state(c, &g, next) ||
-            (base && save_parent(c, &g, base)) || new_own_key(c, &g, &key) ||
-            defer_key(c, &g, NULL) != PL_CLIENT_OK || pl_cstore_commit(c->store) != PL_CSTORE_OK) {
+        if ((rejoin ? pl_cstore_group_set_active(c->store, g.local, 1)
+                    : pl_cstore_group_add(c->store, &g)) != PL_CSTORE_OK ||
+            save_state(c, &g, next) || (base && save_parent(c, &g, base)) ||
+            new_own_key(c, &g, &key) || defer_key(c, &g, NULL) != PL_CLIENT_OK ||
+            pl_cstore_commit(c->store) != PL_CSTORE_OK) {
             pl_cstore_rollback(c->store);
             group_notice(c, sender, "could not save a group: %s", c->err);
             goto out;

@@ -2,8 +2,9 @@
  * test_cli_groups.c: end to end, real parleyd and real `parley` processes: a group of four
  * users, one with two devices (PROTOCOL.md §32): created, messages both ways carrying
  * "group", a member added mid-conversation reads what follows, a member removed reads
- * nothing after (its sender keys were rotated away), `group info` and `groups`; a device the
- * server adds to a member's account without the log showing it gets no group message.
+ * nothing after (its sender keys were rotated away) and, added again, reads what follows
+ * again, `group info` and `groups`; a device the server adds to a member's account without
+ * the log showing it gets no group message.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -219,6 +220,28 @@ static void test_four_users_add_and_remove(void **state)
     ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", carol, "groups"));
     CH_ASSERT_STATUS(&r, 0);
     assert_non_null(strstr(r.out, "\"active\":false"));
+    ch_result_free(&r);
+
+    /* carol is added again: she rejoins under her old local name, reads what follows and is
+     * read, and still has nothing of what was said while she was out. */
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", dave, "group", "add", "team", "carol"));
+    CH_ASSERT_STATUS(&r, 0);
+    ch_result_free(&r);
+    sync_all(homes, 5, outs);
+    clear(outs, 5);
+    group_send(b2, "team", "welcome back canary-g9");
+    group_send(carol, "team", "carol is back canary-g10");
+    sync_all(homes, 5, outs);
+    expect(outs[3], "canary-g9", 1, "carol");
+    expect(outs[3], "canary-g5", 0, "carol");
+    expect(outs[3], "\"group\":\"team\"", 1, "carol");
+    expect(outs[0], "canary-g10", 1, "alice");
+    expect(outs[4], "canary-g10", 1, "dave");
+    expect(outs[1], "canary-g10", 1, "bob-1");
+    clear(outs, 5);
+    ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", carol, "groups"));
+    CH_ASSERT_STATUS(&r, 0);
+    assert_non_null(strstr(r.out, "\"active\":true"));
     ch_result_free(&r);
     for (size_t i = 0; i < 5; i++)
         free((void *)homes[i]);
