@@ -76,6 +76,17 @@ int cl_group_recipient_devices(pl_client *c, const char *name, size_t *n)
         return cl_fail(c, PL_CLIENT_E_REFUSED, "you are no longer a member of %s", name);
     if ((r = cl_group_load_state(c, &g, &st)) != PL_CLIENT_OK)
         return r;
+    /* Counted on the state the send will address: a member whose verified devices differ
+     * gets its devices change now rather than at the send, so a device it adds is counted
+     * (undercounted, the blob would be deleted before that device fetched it). */
+    {
+        size_t changed = 0;
+
+        if ((r = cl_group_sync_members(c, &g, &st, NULL, &changed)) != PL_CLIENT_OK) {
+            pl_group_state_free(st);
+            return r;
+        }
+    }
     n_members = pl_group_state_member_count(st);
     for (size_t i = 0; i < n_members; i++) {
         const pl_group_member *mb = pl_group_state_member(st, i);
