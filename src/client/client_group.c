@@ -1139,14 +1139,15 @@ int cl_group_save_state(pl_client *c, const pl_cstore_group *g, const pl_group_s
 
 /* ---- Chains of groups joined, sent after the messages waiting (§32.3) --------------------- */
 
-typedef struct join_list {
+typedef struct active_list {
     pl_cstore_group *g;
     size_t n, cap;
-} join_list;
+    int nomem;
+} active_list;
 
-static int collect_joined(void *arg, const pl_cstore_group *g)
+static int collect_active(void *arg, const pl_cstore_group *g)
 {
-    join_list *l = arg;
+    active_list *l = arg;
 
     if (!g->active)
         return 0;
@@ -1154,8 +1155,10 @@ static int collect_joined(void *arg, const pl_cstore_group *g)
         size_t cap = l->cap ? l->cap * 2 : 16;
         pl_cstore_group *more = realloc(l->g, cap * sizeof *more);
 
-        if (!more)
+        if (!more) {
+            l->nomem = 1;
             return 1;
+        }
         l->g = more;
         l->cap = cap;
     }
@@ -1163,15 +1166,30 @@ static int collect_joined(void *arg, const pl_cstore_group *g)
     return 0;
 }
 
+int cl_group_list_active(pl_client *c, pl_cstore_group **out, size_t *n)
+{
+    active_list l = {NULL, 0, 0, 0};
+    int r = pl_cstore_group_list(c->store, collect_active, &l);
+
+    *out = NULL;
+    *n = 0;
+    if (r != PL_CSTORE_OK || l.nomem) {
+        free(l.g);
+        return l.nomem ? cl_fail(c, PL_CLIENT_E_NOMEM, "out of memory")
+                       : cl_store_fail(c, r, "listing groups");
+    }
+    *out = l.g;
+    *n = l.n;
+    return PL_CLIENT_OK;
+}
+
 void cl_group_flush_joins(pl_client *c)
 {
-    join_list list = {NULL, 0, 0}, *l = &list;
+    active_list list = {NULL, 0, 0, 0}, *l = &list;
 
     c->group_joined = 0;
-    if (pl_cstore_group_list(c->store, collect_joined, l) != PL_CSTORE_OK) {
-        free(l->g);
+    if (cl_group_list_active(c, &l->g, &l->n) != PL_CLIENT_OK)
         return;
-    }
     for (size_t i = 0; i < l->n; i++) {
         pl_group_state *st = NULL;
         pl_sender_key *key = NULL;

@@ -199,30 +199,6 @@ int cl_group_sync_members(pl_client *c, const pl_cstore_group *g, pl_group_state
 
 /* ---- After a device of our own account was approved or removed -------------------------- */
 
-typedef struct group_list {
-    pl_cstore_group *g;
-    size_t n, cap;
-} group_list;
-
-static int collect_active(void *arg, const pl_cstore_group *g)
-{
-    group_list *l = arg;
-
-    if (!g->active)
-        return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        pl_cstore_group *more = realloc(l->g, cap * sizeof *more);
-
-        if (!more)
-            return 1;
-        l->g = more;
-        l->cap = cap;
-    }
-    l->g[l->n++] = *g;
-    return 0;
-}
-
 /* Waits, bounded, until our verified state lists device_id (added) or does not (removed). */
 static int await_own_state(pl_client *c, uint32_t device_id, int added)
 {
@@ -258,17 +234,18 @@ static int await_own_state(pl_client *c, uint32_t device_id, int added)
 int pl_client_group_own_devices_changed(pl_client *c, uint32_t device_id, int added,
                                         size_t *n_groups)
 {
-    group_list l = {NULL, 0, 0};
+    struct {
+        pl_cstore_group *g;
+        size_t n;
+    } l = {NULL, 0};
     int r, first_err = PL_CLIENT_OK;
     char err[sizeof c->err] = "";
 
     *n_groups = 0;
     if (!c->have_identity)
         return cl_fail(c, PL_CLIENT_E_NOT_INITIALISED, "no account here yet");
-    if ((r = pl_cstore_group_list(c->store, collect_active, &l)) != PL_CSTORE_OK) {
-        free(l.g);
-        return cl_store_fail(c, r, "listing groups");
-    }
+    if ((r = cl_group_list_active(c, &l.g, &l.n)) != PL_CLIENT_OK)
+        return r;
     if (l.n == 0) {
         free(l.g);
         return PL_CLIENT_OK; /* no group: nothing to wait for */

@@ -47,6 +47,10 @@ int cl_group_rotate(pl_client *c, const pl_cstore_group *g, const pl_group_state
 int cl_group_sync_members(pl_client *c, const pl_cstore_group *g, pl_group_state **st,
                           const char *only, size_t *changed);
 
+/* Every active group, copied (a store listing cannot stay open while we send): *out is
+ * malloc'd (free() it) with *n entries. PL_CLIENT_OK, E_NOMEM or E_STORE (client_group.c). */
+int cl_group_list_active(pl_client *c, pl_cstore_group **out, size_t *n);
+
 /* The state before the last change applied (E_NOT_FOUND if none was kept), and saving the
  * current state (client_group.c). */
 int cl_group_load_parent(pl_client *c, const pl_cstore_group *g, pl_group_state **out);
