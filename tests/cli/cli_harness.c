@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -532,4 +535,91 @@ size_t ch_sent_texts(const char *const **texts)
 {
     *texts = (const char *const *)sent_texts;
     return n_sent;
+}
+
+unsigned ch_free_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    unsigned port;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* ---- Groups ------------------------------------------------------------------------------ */
+
+char *ch_group_recv(const char *home, int must_work)
+{
+    ch_result r;
+    char *out;
+    size_t a, b;
+
+    ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", home, "recv", "--wait", "1"));
+    if (must_work) {
+        CH_ASSERT_STATUS(&r, 0);
+        if (ch_json_lines(r.out, NULL) != 0) {
+            ch_keep();
+            fail_msg("recv --json output is not one JSON object per line:\n%s", r.out);
+        }
+    }
+    a = r.out ? strlen(r.out) : 0;
+    b = r.err ? strlen(r.err) : 0;
+    assert_non_null(out = malloc(a + b + 1));
+    memcpy(out, r.out ? r.out : "", a);
+    memcpy(out + a, r.err ? r.err : "", b);
+    out[a + b] = '\0';
+    ch_result_free(&r);
+    return out;
+}
+
+void ch_group_sync(const char *const *homes, size_t n, char **outs, unsigned rounds)
+{
+    for (unsigned round = 0; round < rounds; round++)
+        for (size_t i = 0; i < n; i++) {
+            char *o = ch_group_recv(homes[i], 1);
+            size_t a = outs[i] ? strlen(outs[i]) : 0, b = strlen(o);
+            char *joined = realloc(outs[i], a + b + 1);
+
+            assert_non_null(joined);
+            memcpy(joined + a, o, b + 1);
+            outs[i] = joined;
+            free(o);
+        }
+}
+
+void ch_outs_clear(char **outs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(outs[i]);
+        outs[i] = NULL;
+    }
+}
+
+void ch_group_send(const char *home, const char *group, const char *text)
+{
+    ch_result r;
+
+    ch_run(&r, NULL, NULL, CH_ARGS("--home", home, "send", "--group", group, text));
+    CH_ASSERT_STATUS(&r, 0);
+    ch_result_free(&r);
+}
+
+void ch_expect_count(const char *out, const char *text, size_t want, const char *who)
+{
+    size_t got = ch_count(out ? out : "", text);
+
+    if (got != want) {
+        ch_keep();
+        fail_msg("%s: \"%s\" seen %zu times, expected %zu; output:\n%s", who, text, got, want,
+                 out ? out : "");
+    }
 }

@@ -93,6 +93,26 @@ char *ch_recv_json(const char *home);
 /* Every text passed to ch_send() so far. */
 size_t ch_sent_texts(const char *const **texts);
 
+/* A loopback TCP port that was free a moment ago (asserted), for a parleyd that must keep
+ * its address across a restart (the homes remember it). */
+unsigned ch_free_port(void);
+
+/* ---- Groups: rounds of receiving over several homes ---- */
+
+/* parley --json recv --wait 1 on home; returns its standard output followed by its standard
+ * error (the notices: a change refused, a key not saved explain a failure), malloc'd.
+ * must_work: assert exit status 0 and one JSON object per line on standard output. */
+char *ch_group_recv(const char *home, int must_work);
+/* Every home receives, `rounds` times round (a change, the keys it causes, their answers);
+ * what each home printed is appended to outs[i] (NULL or malloc'd). */
+void ch_group_sync(const char *const *homes, size_t n, char **outs, unsigned rounds);
+/* Frees outs[0..n) and sets them to NULL. */
+void ch_outs_clear(char **outs, size_t n);
+/* parley send --group group text, asserting success. */
+void ch_group_send(const char *home, const char *group, const char *text);
+/* Fails the test (keeping the homes) unless text occurs exactly want times in out. */
+void ch_expect_count(const char *out, const char *text, size_t want, const char *who);
+
 /* Asserts that a run exited with `want`, printing its output if not. */
 #define CH_ASSERT_STATUS(res, want)                                                                \
     do {                                                                                           \

@@ -53,67 +53,6 @@ static int test_teardown(void **state)
     return 0;
 }
 
-/* parley --json recv --wait 1; returns stdout (malloc'd). must_work: the exit status is 0. */
-static char *recv_json(const char *home, int must_work)
-{
-    ch_result r;
-    char *out;
-
-    ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", home, "recv", "--wait", "1"));
-    if (must_work) {
-        CH_ASSERT_STATUS(&r, 0);
-        if (ch_json_lines(r.out, NULL) != 0) {
-            ch_keep();
-            fail_msg("recv --json output is not one JSON object per line:\n%s", r.out);
-        }
-    }
-    /* stderr too: the notices (a change refused, a key not saved) explain a failure. */
-    {
-        size_t a = r.out ? strlen(r.out) : 0, b = r.err ? strlen(r.err) : 0;
-
-        assert_non_null(out = malloc(a + b + 1));
-        memcpy(out, r.out ? r.out : "", a);
-        memcpy(out + a, r.err ? r.err : "", b);
-        out[a + b] = '\0';
-    }
-    ch_result_free(&r);
-    return out;
-}
-
-/* Everyone receives, three times round (changes, the keys they cause, the answers); the
- * output of each home is appended to outs[i]. */
-static void sync_all(const char *const *homes, size_t n, char **outs)
-{
-    for (size_t round = 0; round < 3; round++)
-        for (size_t i = 0; i < n; i++) {
-            char *o = recv_json(homes[i], 1);
-            size_t a = outs[i] ? strlen(outs[i]) : 0, b = strlen(o);
-            char *joined = realloc(outs[i], a + b + 1);
-
-            assert_non_null(joined);
-            memcpy(joined + a, o, b + 1);
-            outs[i] = joined;
-            free(o);
-        }
-}
-
-static void clear(char **outs, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(outs[i]);
-        outs[i] = NULL;
-    }
-}
-
-static void group_send(const char *home, const char *group, const char *text)
-{
-    ch_result r;
-
-    ch_run(&r, NULL, NULL, CH_ARGS("--home", home, "send", "--group", group, text));
-    CH_ASSERT_STATUS(&r, 0);
-    ch_result_free(&r);
-}
-
 /* No notice of a change refused, a key not saved, a message unreadable. */
 static void no_notice(char *const *outs, const char *const *names, size_t n)
 {
@@ -122,17 +61,6 @@ static void no_notice(char *const *outs, const char *const *names, size_t n)
             ch_keep();
             fail_msg("%s had a notice:\n%s", names[i], outs[i]);
         }
-}
-
-static void expect(const char *out, const char *text, size_t want, const char *who)
-{
-    size_t got = ch_count(out ? out : "", text);
-
-    if (got != want) {
-        ch_keep();
-        fail_msg("%s: \"%s\" seen %zu times, expected %zu; output:\n%s", who, text, got, want,
-                 out ? out : "");
-    }
 }
 
 /* How many devices `group info --json` on home lists for user in group. */
@@ -198,38 +126,38 @@ static void test_a_linked_device_joins_and_a_removed_one_is_cut_off(void **state
     ch_run(&r, NULL, NULL, CH_ARGS("--home", alice, "group", "create", "trio", "bob", "carol"));
     CH_ASSERT_STATUS(&r, 0);
     ch_result_free(&r);
-    sync_all(homes, 3, outs);
-    clear(outs, 4);
-    group_send(alice, "trio", "before link canary-d1");
-    sync_all(homes, 3, outs);
-    expect(outs[1], "canary-d1", 1, "bob-1");
-    clear(outs, 4);
+    ch_group_sync(homes, 3, outs, 3);
+    ch_outs_clear(outs, 4);
+    ch_group_send(alice, "trio", "before link canary-d1");
+    ch_group_sync(homes, 3, outs, 3);
+    ch_expect_count(outs[1], "canary-d1", 1, "bob-1");
+    ch_outs_clear(outs, 4);
 
     /* bob links a laptop: his phone updates the group; everyone's state lists it. */
     t0 = now_s();
     ch_link_device(server, b1, b2, "laptop");
     print_message("link + approve with one group to update: %.1f s\n", now_s() - t0);
-    sync_all(homes, 4, outs);
+    ch_group_sync(homes, 4, outs, 3);
     for (size_t i = 0; i < 4; i++)
         if (member_devices(homes[i], "trio", "bob") != 2) {
             ch_keep();
             fail_msg("%s does not list bob's two devices; it received:\n%s", names[i],
                      outs[i] ? outs[i] : "");
         }
-    expect(outs[3], "canary-d1", 0, "bob-2"); /* sent before it existed */
+    ch_expect_count(outs[3], "canary-d1", 0, "bob-2"); /* sent before it existed */
     no_notice(outs, names, 4);
-    clear(outs, 4);
-    group_send(alice, "trio", "after link canary-d2");
-    group_send(carol, "trio", "carol too canary-d3");
-    group_send(b2, "trio", "from the laptop canary-d4");
-    sync_all(homes, 4, outs);
-    expect(outs[3], "canary-d2", 1, "bob-2");
-    expect(outs[3], "canary-d3", 1, "bob-2");
-    expect(outs[1], "canary-d2", 1, "bob-1");
+    ch_outs_clear(outs, 4);
+    ch_group_send(alice, "trio", "after link canary-d2");
+    ch_group_send(carol, "trio", "carol too canary-d3");
+    ch_group_send(b2, "trio", "from the laptop canary-d4");
+    ch_group_sync(homes, 4, outs, 3);
+    ch_expect_count(outs[3], "canary-d2", 1, "bob-2");
+    ch_expect_count(outs[3], "canary-d3", 1, "bob-2");
+    ch_expect_count(outs[1], "canary-d2", 1, "bob-1");
     for (size_t i = 0; i < 3; i++)
-        expect(outs[i], "canary-d4", 1, names[i]);
+        ch_expect_count(outs[i], "canary-d4", 1, names[i]);
     no_notice(outs, names, 4);
-    clear(outs, 4);
+    ch_outs_clear(outs, 4);
 
     /* bob removes the laptop: every chain rotates; it reads nothing sent after. */
     snprintf(id, sizeof id, "%lu", device_id_of(b2));
@@ -240,26 +168,26 @@ static void test_a_linked_device_joins_and_a_removed_one_is_cut_off(void **state
         fail_msg("remove-device did not update the group: %s / %s", r.out, r.err);
     }
     ch_result_free(&r);
-    sync_all(homes, 3, outs);
-    clear(outs, 4);
+    ch_group_sync(homes, 3, outs, 3);
+    ch_outs_clear(outs, 4);
     for (size_t i = 0; i < 3; i++)
         if (member_devices(homes[i], "trio", "bob") != 1)
             fail_msg("%s still lists bob's removed device", names[i]);
-    group_send(alice, "trio", "after removal canary-d5");
-    group_send(carol, "trio", "carol after canary-d6");
-    group_send(b1, "trio", "bob after canary-d7");
-    sync_all(homes, 3, outs);
-    expect(outs[0], "canary-d6", 1, "alice");
-    expect(outs[0], "canary-d7", 1, "alice");
-    expect(outs[1], "canary-d5", 1, "bob-1");
-    expect(outs[2], "canary-d5", 1, "carol");
-    expect(outs[2], "canary-d7", 1, "carol");
+    ch_group_send(alice, "trio", "after removal canary-d5");
+    ch_group_send(carol, "trio", "carol after canary-d6");
+    ch_group_send(b1, "trio", "bob after canary-d7");
+    ch_group_sync(homes, 3, outs, 3);
+    ch_expect_count(outs[0], "canary-d6", 1, "alice");
+    ch_expect_count(outs[0], "canary-d7", 1, "alice");
+    ch_expect_count(outs[1], "canary-d5", 1, "bob-1");
+    ch_expect_count(outs[2], "canary-d5", 1, "carol");
+    ch_expect_count(outs[2], "canary-d7", 1, "carol");
     no_notice(outs, names, 3);
-    outs[3] = recv_json(b2, 0); /* it may not even connect any more */
-    expect(outs[3], "canary-d5", 0, "bob-2");
-    expect(outs[3], "canary-d6", 0, "bob-2");
-    expect(outs[3], "canary-d7", 0, "bob-2");
-    clear(outs, 4);
+    outs[3] = ch_group_recv(b2, 0); /* it may not even connect any more */
+    ch_expect_count(outs[3], "canary-d5", 0, "bob-2");
+    ch_expect_count(outs[3], "canary-d6", 0, "bob-2");
+    ch_expect_count(outs[3], "canary-d7", 0, "bob-2");
+    ch_outs_clear(outs, 4);
     for (size_t i = 0; i < 4; i++)
         free((void *)homes[i]);
     ph_test_end();
@@ -288,32 +216,32 @@ static void test_a_sender_updates_a_member_whose_devices_did_not(void **state)
     ch_run(&r, NULL, NULL, CH_ARGS("--home", dan, "group", "create", "quad", "erin", "finn"));
     CH_ASSERT_STATUS(&r, 0);
     ch_result_free(&r);
-    sync_all(homes, 3, outs);
-    clear(outs, 4);
+    ch_group_sync(homes, 3, outs, 3);
+    ch_outs_clear(outs, 4);
 
     ch_link_device(server, old, finn2, "tablet");
     /* Right away: dan's send finds finn's verified devices differ and updates the group. */
     t0 = now_s();
-    group_send(dan, "quad", "right after canary-e1");
+    ch_group_send(dan, "quad", "right after canary-e1");
     print_message("group send that first updates a member: %.1f s\n", now_s() - t0);
     assert_int_equal(member_devices(dan, "quad", "finn"), 2);
-    sync_all(homes, 4, outs);
-    expect(outs[3], "canary-e1", 1, "finn-2");
-    expect(outs[2], "canary-e1", 1, "finn");
-    expect(outs[1], "canary-e1", 1, "erin");
+    ch_group_sync(homes, 4, outs, 3);
+    ch_expect_count(outs[3], "canary-e1", 1, "finn-2");
+    ch_expect_count(outs[2], "canary-e1", 1, "finn");
+    ch_expect_count(outs[1], "canary-e1", 1, "erin");
     no_notice(outs, names, 4);
-    clear(outs, 4);
-    group_send(erin, "quad", "erin canary-e2");
-    group_send(finn2, "quad", "tablet canary-e3");
-    group_send(finn, "quad", "old phone canary-e4");
-    sync_all(homes, 4, outs);
-    expect(outs[3], "canary-e2", 1, "finn-2");
-    expect(outs[3], "canary-e4", 1, "finn-2");
+    ch_outs_clear(outs, 4);
+    ch_group_send(erin, "quad", "erin canary-e2");
+    ch_group_send(finn2, "quad", "tablet canary-e3");
+    ch_group_send(finn, "quad", "old phone canary-e4");
+    ch_group_sync(homes, 4, outs, 3);
+    ch_expect_count(outs[3], "canary-e2", 1, "finn-2");
+    ch_expect_count(outs[3], "canary-e4", 1, "finn-2");
     for (size_t i = 0; i < 3; i++)
-        expect(outs[i], "canary-e3", 1, names[i]);
-    expect(outs[0], "canary-e4", 1, "dan");
+        ch_expect_count(outs[i], "canary-e3", 1, names[i]);
+    ch_expect_count(outs[0], "canary-e4", 1, "dan");
     no_notice(outs, names, 4);
-    clear(outs, 4);
+    ch_outs_clear(outs, 4);
 
     /* rename: the shared name changes for everyone; local names stay. */
     ch_run(&r, NULL, NULL,
@@ -321,7 +249,7 @@ static void test_a_sender_updates_a_member_whose_devices_did_not(void **state)
     CH_ASSERT_STATUS(&r, 0);
     assert_non_null(strstr(r.out, "\"group\":\"quad\",\"name\":\"Four of us\""));
     ch_result_free(&r);
-    sync_all(homes, 4, outs);
+    ch_group_sync(homes, 4, outs, 3);
     for (size_t i = 0; i < 4; i++) {
         ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", homes[i], "group", "info", "quad"));
         CH_ASSERT_STATUS(&r, 0);
@@ -332,15 +260,15 @@ static void test_a_sender_updates_a_member_whose_devices_did_not(void **state)
         }
         ch_result_free(&r);
     }
-    clear(outs, 4);
+    ch_outs_clear(outs, 4);
     ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", finn2, "groups"));
     CH_ASSERT_STATUS(&r, 0);
     assert_non_null(strstr(r.out, "\"group\":\"quad\",\"name\":\"Four of us\""));
     ch_result_free(&r);
-    group_send(dan, "quad", "renamed canary-e5");
-    sync_all(homes, 4, outs);
-    expect(outs[3], "canary-e5", 1, "finn-2");
-    clear(outs, 4);
+    ch_group_send(dan, "quad", "renamed canary-e5");
+    ch_group_sync(homes, 4, outs, 3);
+    ch_expect_count(outs[3], "canary-e5", 1, "finn-2");
+    ch_outs_clear(outs, 4);
     free((void *)old);
     for (size_t i = 0; i < 4; i++)
         free((void *)homes[i]);
@@ -369,25 +297,25 @@ static void test_two_devices_changes_at_once_converge(void **state)
     ch_run(&r, NULL, NULL, CH_ARGS("--home", gia, "group", "create", "fork", "hal", "ivy"));
     CH_ASSERT_STATUS(&r, 0);
     ch_result_free(&r);
-    sync_all(homes, 3, outs);
-    clear(outs, 4);
+    ch_group_sync(homes, 3, outs, 3);
+    ch_outs_clear(outs, 4);
 
     ch_link_device(server, old, hal2, "tablet");
     /* gia and ivy both find hal's devices changed, each before hearing of the other. */
-    group_send(gia, "fork", "from gia canary-f1");
-    group_send(ivy, "fork", "from ivy canary-f2");
-    sync_all(homes, 4, outs);
+    ch_group_send(gia, "fork", "from gia canary-f1");
+    ch_group_send(ivy, "fork", "from ivy canary-f2");
+    ch_group_sync(homes, 4, outs, 3);
     /* No notice here: one of the two messages was sent from the losing sibling, and the
      * receivers rightly say the group had forked at that moment (§32.4). */
-    expect(outs[3], "canary-f1", 1, "hal-2");
-    expect(outs[3], "canary-f2", 1, "hal-2");
-    expect(outs[1], "canary-f1", 1, "hal");
-    clear(outs, 4);
+    ch_expect_count(outs[3], "canary-f1", 1, "hal-2");
+    ch_expect_count(outs[3], "canary-f2", 1, "hal-2");
+    ch_expect_count(outs[1], "canary-f1", 1, "hal");
+    ch_outs_clear(outs, 4);
     /* One state everywhere: a change made on it applies everywhere. */
     ch_run(&r, NULL, NULL, CH_ARGS("--home", hal, "group", "rename", "fork", "joined"));
     CH_ASSERT_STATUS(&r, 0);
     ch_result_free(&r);
-    sync_all(homes, 4, outs);
+    ch_group_sync(homes, 4, outs, 3);
     no_notice(outs, names, 4);
     for (size_t i = 0; i < 4; i++) {
         ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", homes[i], "group", "info", "fork"));
@@ -398,7 +326,7 @@ static void test_two_devices_changes_at_once_converge(void **state)
         }
         ch_result_free(&r);
     }
-    clear(outs, 4);
+    ch_outs_clear(outs, 4);
     free((void *)old);
     for (size_t i = 0; i < 4; i++)
         free((void *)homes[i]);

@@ -15,35 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <cmocka.h>
 
 #include "cli_harness.h"
 
 static ph_server *server;
-
-/* A port that was free a moment ago, so that a restarted parleyd keeps its address (the
- * homes remember it). */
-static unsigned free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    unsigned port;
-
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-        return 0;
-    port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
 
 static int group_setup(void **state)
 {
@@ -52,7 +28,7 @@ static int group_setup(void **state)
 
     (void)state;
     ch_setup();
-    snprintf(listen, sizeof listen, "server.listen=127.0.0.1:%u", free_port());
+    snprintf(listen, sizeof listen, "server.listen=127.0.0.1:%u", ch_free_port());
     server = ph_start(settings);
     return 0;
 }
@@ -73,69 +49,6 @@ static int test_teardown(void **state)
     (void)state;
     ph_test_teardown(server);
     return 0;
-}
-
-/* parley --json recv --wait 1; returns stdout (malloc'd). */
-static char *recv_json(const char *home)
-{
-    ch_result r;
-    char *out;
-
-    ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", home, "recv", "--wait", "1"));
-    CH_ASSERT_STATUS(&r, 0);
-    if (ch_json_lines(r.out, NULL) != 0) {
-        ch_keep();
-        fail_msg("recv --json output is not one JSON object per line:\n%s", r.out);
-    }
-    out = r.out;
-    r.out = NULL;
-    ch_result_free(&r);
-    return out;
-}
-
-/* Everyone receives, twice round: changes, then the keys they caused. Returns the
- * concatenated output of each home (outs[i], malloc'd) so no message is missed. */
-static void sync_all(const char *const *homes, size_t n, char **outs)
-{
-    for (size_t round = 0; round < 3; round++)
-        for (size_t i = 0; i < n; i++) {
-            char *o = recv_json(homes[i]);
-            size_t a = outs[i] ? strlen(outs[i]) : 0, b = strlen(o);
-            char *joined = realloc(outs[i], a + b + 1);
-
-            assert_non_null(joined);
-            memcpy(joined + a, o, b + 1);
-            outs[i] = joined;
-            free(o);
-        }
-}
-
-static void clear(char **outs, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(outs[i]);
-        outs[i] = NULL;
-    }
-}
-
-static void group_send(const char *home, const char *group, const char *text)
-{
-    ch_result r;
-
-    ch_run(&r, NULL, NULL, CH_ARGS("--home", home, "send", "--group", group, text));
-    CH_ASSERT_STATUS(&r, 0);
-    ch_result_free(&r);
-}
-
-static void expect(const char *out, const char *text, size_t want, const char *who)
-{
-    size_t got = ch_count(out ? out : "", text);
-
-    if (got != want) {
-        ch_keep();
-        fail_msg("%s: \"%s\" seen %zu times, expected %zu; output:\n%s", who, text, got, want,
-                 out ? out : "");
-    }
 }
 
 static void test_four_users_add_and_remove(void **state)
@@ -161,52 +74,52 @@ static void test_four_users_add_and_remove(void **state)
     CH_ASSERT_STATUS(&r, 0);
     assert_non_null(strstr(r.out, "\"user\":\"carol\""));
     ch_result_free(&r);
-    sync_all(homes, 4, outs);
-    clear(outs, 5);
+    ch_group_sync(homes, 4, outs, 3);
+    ch_outs_clear(outs, 5);
 
     /* Messages both ways; every device of every member reads them, with "group". */
-    group_send(alice, "team", "hello team canary-g1");
-    group_send(carol, "team", "carol here canary-g2");
-    sync_all(homes, 5, outs);
+    ch_group_send(alice, "team", "hello team canary-g1");
+    ch_group_send(carol, "team", "carol here canary-g2");
+    ch_group_sync(homes, 5, outs, 3);
     for (size_t i = 0; i < 4; i++) {
         /* what a device sent is not echoed to it; bob-2 gets bob-1's, and so on */
-        expect(outs[i], "canary-g1", i == 0 ? 0 : 1, names[i]);
-        expect(outs[i], "canary-g2", i == 3 ? 0 : 1, names[i]);
+        ch_expect_count(outs[i], "canary-g1", i == 0 ? 0 : 1, names[i]);
+        ch_expect_count(outs[i], "canary-g2", i == 3 ? 0 : 1, names[i]);
     }
-    expect(outs[1], "\"group\":\"team\"", 2, "bob-1");
-    expect(outs[4], "canary-g", 0, "dave");
-    clear(outs, 5);
+    ch_expect_count(outs[1], "\"group\":\"team\"", 2, "bob-1");
+    ch_expect_count(outs[4], "canary-g", 0, "dave");
+    ch_outs_clear(outs, 5);
 
     /* dave joins mid-conversation: he reads what follows, and is read. */
     ch_run(&r, NULL, NULL, CH_ARGS("--home", alice, "group", "add", "team", "dave"));
     CH_ASSERT_STATUS(&r, 0);
     ch_result_free(&r);
-    sync_all(homes, 5, outs);
-    clear(outs, 5);
-    group_send(dave, "team", "dave joined canary-g3");
-    group_send(b2, "team", "welcome dave canary-g4");
-    sync_all(homes, 5, outs);
-    expect(outs[0], "canary-g3", 1, "alice");
-    expect(outs[3], "canary-g3", 1, "carol");
-    expect(outs[4], "canary-g4", 1, "dave");
-    expect(outs[1], "canary-g4", 1, "bob-1"); /* bob's other device */
-    clear(outs, 5);
+    ch_group_sync(homes, 5, outs, 3);
+    ch_outs_clear(outs, 5);
+    ch_group_send(dave, "team", "dave joined canary-g3");
+    ch_group_send(b2, "team", "welcome dave canary-g4");
+    ch_group_sync(homes, 5, outs, 3);
+    ch_expect_count(outs[0], "canary-g3", 1, "alice");
+    ch_expect_count(outs[3], "canary-g3", 1, "carol");
+    ch_expect_count(outs[4], "canary-g4", 1, "dave");
+    ch_expect_count(outs[1], "canary-g4", 1, "bob-1"); /* bob's other device */
+    ch_outs_clear(outs, 5);
 
     /* carol is removed: nothing sent after reaches her, from anyone. */
     ch_run(&r, NULL, NULL, CH_ARGS("--home", alice, "group", "remove", "team", "carol"));
     CH_ASSERT_STATUS(&r, 0);
     ch_result_free(&r);
-    sync_all(homes, 5, outs);
-    clear(outs, 5);
-    group_send(alice, "team", "after carol canary-g5");
-    group_send(b1, "team", "bob after canary-g6");
-    sync_all(homes, 5, outs);
-    expect(outs[3], "canary-g5", 0, "carol");
-    expect(outs[3], "canary-g6", 0, "carol");
-    expect(outs[4], "canary-g5", 1, "dave");
-    expect(outs[4], "canary-g6", 1, "dave");
-    expect(outs[2], "canary-g5", 1, "bob-2");
-    clear(outs, 5);
+    ch_group_sync(homes, 5, outs, 3);
+    ch_outs_clear(outs, 5);
+    ch_group_send(alice, "team", "after carol canary-g5");
+    ch_group_send(b1, "team", "bob after canary-g6");
+    ch_group_sync(homes, 5, outs, 3);
+    ch_expect_count(outs[3], "canary-g5", 0, "carol");
+    ch_expect_count(outs[3], "canary-g6", 0, "carol");
+    ch_expect_count(outs[4], "canary-g5", 1, "dave");
+    ch_expect_count(outs[4], "canary-g6", 1, "dave");
+    ch_expect_count(outs[2], "canary-g5", 1, "bob-2");
+    ch_outs_clear(outs, 5);
     /* carol can no longer send to it. */
     ch_run(&r, NULL, NULL, CH_ARGS("--home", carol, "send", "--group", "team", "still here?"));
     assert_int_not_equal(r.status, 0);
@@ -227,18 +140,18 @@ static void test_four_users_add_and_remove(void **state)
     ch_run(&r, NULL, NULL, CH_ARGS("--home", dave, "group", "add", "team", "carol"));
     CH_ASSERT_STATUS(&r, 0);
     ch_result_free(&r);
-    sync_all(homes, 5, outs);
-    clear(outs, 5);
-    group_send(b2, "team", "welcome back canary-g9");
-    group_send(carol, "team", "carol is back canary-g10");
-    sync_all(homes, 5, outs);
-    expect(outs[3], "canary-g9", 1, "carol");
-    expect(outs[3], "canary-g5", 0, "carol");
-    expect(outs[3], "\"group\":\"team\"", 1, "carol");
-    expect(outs[0], "canary-g10", 1, "alice");
-    expect(outs[4], "canary-g10", 1, "dave");
-    expect(outs[1], "canary-g10", 1, "bob-1");
-    clear(outs, 5);
+    ch_group_sync(homes, 5, outs, 3);
+    ch_outs_clear(outs, 5);
+    ch_group_send(b2, "team", "welcome back canary-g9");
+    ch_group_send(carol, "team", "carol is back canary-g10");
+    ch_group_sync(homes, 5, outs, 3);
+    ch_expect_count(outs[3], "canary-g9", 1, "carol");
+    ch_expect_count(outs[3], "canary-g5", 0, "carol");
+    ch_expect_count(outs[3], "\"group\":\"team\"", 1, "carol");
+    ch_expect_count(outs[0], "canary-g10", 1, "alice");
+    ch_expect_count(outs[4], "canary-g10", 1, "dave");
+    ch_expect_count(outs[1], "canary-g10", 1, "bob-1");
+    ch_outs_clear(outs, 5);
     ch_run(&r, NULL, NULL, CH_ARGS("--json", "--home", carol, "groups"));
     CH_ASSERT_STATUS(&r, 0);
     assert_non_null(strstr(r.out, "\"active\":true"));
@@ -267,12 +180,12 @@ static void test_a_device_the_log_does_not_show_gets_no_group_message(void **sta
     ch_run(&r, NULL, NULL, CH_ARGS("--home", ann, "group", "create", "pair", "ben"));
     CH_ASSERT_STATUS(&r, 0);
     ch_result_free(&r);
-    sync_all(homes, 2, outs);
-    clear(outs, 2);
-    group_send(ann, "pair", "before canary-g7");
-    sync_all(homes, 2, outs);
-    expect(outs[1], "canary-g7", 1, "ben");
-    clear(outs, 2);
+    ch_group_sync(homes, 2, outs, 3);
+    ch_outs_clear(outs, 2);
+    ch_group_send(ann, "pair", "before canary-g7");
+    ch_group_sync(homes, 2, outs, 3);
+    ch_expect_count(outs[1], "canary-g7", 1, "ben");
+    ch_outs_clear(outs, 2);
 
     ph_stop(server);
     assert_non_null(conf = fopen(server->conf_path, "a"));
@@ -287,9 +200,9 @@ static void test_a_device_the_log_does_not_show_gets_no_group_message(void **sta
     }
     ch_result_free(&r);
     {
-        char *o = recv_json(ben2);
+        char *o = ch_recv_json(ben2);
 
-        expect(o, "canary-g8", 0, "ben-2");
+        ch_expect_count(o, "canary-g8", 0, "ben-2");
         free(o);
     }
     free((void *)ann);

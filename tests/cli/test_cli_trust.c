@@ -12,7 +12,6 @@
 #define _XOPEN_SOURCE 700
 #define _DEFAULT_SOURCE
 
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -32,25 +30,6 @@ static ph_server *server;
 
 #define OTHER_KEY "a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0"
 
-/* A port that was free a moment ago, so that a restarted parleyd keeps its address. */
-static unsigned free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    unsigned port;
-
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 static int group_setup(void **state)
 {
     static char listen[64];
@@ -58,7 +37,7 @@ static int group_setup(void **state)
 
     (void)state;
     ch_setup();
-    snprintf(listen, sizeof listen, "server.listen=127.0.0.1:%u", free_port());
+    snprintf(listen, sizeof listen, "server.listen=127.0.0.1:%u", ch_free_port());
     server = ph_start(settings);
     return 0;
 }
