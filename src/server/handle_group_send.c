@@ -162,24 +162,13 @@ static void group_run(pl_job *job, pl_store *s)
             e->group = 1;
         }
     job->envelopes = q->n_envs;
-    if ((r = pl_store_group_begin(s)) != PL_STORE_OK) {
-        pl_request_fail(&q->rq, ST(INTERNAL), pl_store_strerror(r));
-        return;
-    }
-    r = pl_store_send_record(s, q->sender, q->sender_device, m->client_message_id.data,
-                             q->server_ts_ms, &first_ts);
+    r = pl_send_store(s, q->sender, q->sender_device, m->client_message_id.data, q->server_ts_ms,
+                      q->envs, q->n_envs, &first_ts, &failed);
     if (r == PL_STORE_E_EXISTS) {
         q->duplicate = 1;
         q->server_ts_ms = first_ts;
-        (void)pl_store_group_end(s, 0);
         return;
     }
-    if (r == PL_STORE_OK)
-        r = pl_store_mailbox_append(s, q->envs, q->n_envs, &failed);
-    if (r == PL_STORE_OK)
-        r = pl_store_group_end(s, 1);
-    else
-        (void)pl_store_group_end(s, 0);
     if (r == PL_STORE_E_QUOTA && failed < q->n_envs) {
         snprintf(q->message, sizeof q->message, "the mailbox of %s device %u is full",
                  q->envs[failed].recipient, (unsigned)q->envs[failed].recipient_device);

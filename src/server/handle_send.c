@@ -127,28 +127,35 @@ static void send_run(pl_job *job, pl_store *s)
                   m->client_message_id.data);
     add_envelopes(q, q->sender, m->sender_devices, m->n_sender_devices, m->client_message_id.data);
     job->envelopes = q->n_envs;
-    if ((r = pl_store_group_begin(s)) != PL_STORE_OK) {
-        pl_request_fail(&q->rq, ST(INTERNAL), pl_store_strerror(r));
-        return;
-    }
-    r = pl_store_send_record(s, q->sender, q->sender_device, m->client_message_id.data,
-                             q->server_ts_ms, &first_ts);
+    r = pl_send_store(s, q->sender, q->sender_device, m->client_message_id.data, q->server_ts_ms,
+                      q->envs, q->n_envs, &first_ts, &failed);
     if (r == PL_STORE_E_EXISTS) {
         q->duplicate = 1;
         q->server_ts_ms = first_ts;
-        (void)pl_store_group_end(s, 0);
         return;
     }
-    if (r == PL_STORE_OK)
-        r = pl_store_mailbox_append(s, q->envs, q->n_envs, &failed);
-    if (r == PL_STORE_OK)
-        r = pl_store_group_end(s, 1);
-    else
-        (void)pl_store_group_end(s, 0);
     if (r != PL_STORE_OK)
         pl_request_fail(&q->rq, pl_status_from_store(r, ST(INTERNAL), ST(INTERNAL)),
                         r == PL_STORE_E_QUOTA ? "a recipient device's mailbox is full"
                                               : pl_store_strerror(r));
+}
+
+int pl_send_store(pl_store *s, const char *sender, uint32_t sender_device,
+                  const uint8_t *client_message_id, uint64_t now_ms, pl_store_envelope *envs,
+                  size_t n, uint64_t *first_ts_ms, size_t *failed)
+{
+    int r;
+
+    *failed = 0;
+    if ((r = pl_store_group_begin(s)) != PL_STORE_OK)
+        return r;
+    r = pl_store_send_record(s, sender, sender_device, client_message_id, now_ms, first_ts_ms);
+    if (r == PL_STORE_OK)
+        r = pl_store_mailbox_append(s, envs, n, failed);
+    if (r == PL_STORE_OK)
+        return pl_store_group_end(s, 1);
+    (void)pl_store_group_end(s, 0);
+    return r;
 }
 
 static void send_done(pl_job *job)

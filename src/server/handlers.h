@@ -84,6 +84,17 @@ void pl_request_fail(pl_request *rq, Parley__StatusCode status, const char *mess
 Parley__StatusCode pl_status_from_store(int store_error, Parley__StatusCode exists,
                                         Parley__StatusCode limit);
 
+/*
+ * The store half of Send and GroupSend (store thread): in one store group, records
+ * (sender, sender_device, client_message_id) for deduplication at now_ms and appends
+ * envs[0..n). Returns PL_STORE_OK; PL_STORE_E_EXISTS for a resend, nothing stored and
+ * *first_ts_ms the first one's time; or the store's error, with *failed the index of the
+ * envelope that failed for PL_STORE_E_QUOTA (handle_send.c).
+ */
+int pl_send_store(pl_store *s, const char *sender, uint32_t sender_device,
+                  const uint8_t *client_message_id, uint64_t now_ms, pl_store_envelope *envs,
+                  size_t n, uint64_t *first_ts_ms, size_t *failed);
+
 /* Makes resp a success for the request body `body_case` with the body `body` (any of the
  * Response union's members; all are pointers). */
 void pl_response_ok(Parley__Response *resp, Parley__Status *status, uint64_t id, int body_case,
